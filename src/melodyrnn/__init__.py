@@ -1,0 +1,3 @@
+"""melodyrnn: learn melodies with stateful recurrent networks and continue them."""
+
+__version__ = "0.1.0"

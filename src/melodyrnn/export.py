@@ -1,0 +1,148 @@
+"""Writers for melodies: text, MIDI (mido) and MusicXML (music21), chosen by file suffix.
+
+Every writer goes through ``atomic_write`` so an interrupted run never leaves half a file.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from melodyrnn.errors import MelodyError
+from melodyrnn.music import Melody, key_fifths
+from melodyrnn.notation import format_melodies
+
+TICKS_PER_QUARTER = 480
+DEFAULT_VELOCITY = 80
+DEFAULT_PROGRAM = 0  # General MIDI acoustic grand piano
+
+
+@contextmanager
+def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` and move it into place only if the block succeeds."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise MelodyError(f"{path}: folder '{directory}' does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, mode) as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def midi_file(melody: Melody, program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY,
+              tempo: int | None = None):
+    """A one-track ``mido.MidiFile`` of the melody: tempo, metre, key, program; rests are gaps."""
+    import mido
+
+    bpm = tempo or melody.tempo
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    numerator, denominator = melody.time_signature
+    track.append(mido.MetaMessage("time_signature", numerator=numerator,
+                                  denominator=denominator, time=0))
+    if melody.key:
+        track.append(mido.MetaMessage("key_signature", key=_mido_key(melody.key), time=0))
+    track.append(mido.Message("program_change", program=program, channel=0, time=0))
+    gap = 0  # ticks since the last event, so rests become delays before the next note-on
+    for note in melody.notes:
+        ticks = round(note.duration * TICKS_PER_QUARTER)
+        if note.pitch is None:
+            gap += ticks
+            continue
+        track.append(mido.Message("note_on", note=note.pitch, velocity=velocity, time=gap))
+        track.append(mido.Message("note_off", note=note.pitch, velocity=0, time=ticks))
+        gap = 0
+    track.append(mido.MetaMessage("end_of_track", time=gap))
+    midi = mido.MidiFile(ticks_per_beat=TICKS_PER_QUARTER)
+    midi.tracks.append(track)
+    return midi
+
+
+def _mido_key(key: str) -> str:
+    """mido's key-signature name (e.g. 'Bb', 'F#m') for a key such as 'D minor' or 'G dorian'."""
+    fifths = key_fifths(key)
+    if not -7 <= fifths <= 7:
+        raise MelodyError(f"key '{key}' needs {abs(fifths)} accidentals: MIDI allows at most 7")
+    minor = key.split()[-1].lower() in ("minor", "aeolian")
+    majors = ["Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#"]
+    minors = ["Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#"]
+    return minors[fifths + 7] + "m" if minor else majors[fifths + 7]
+
+
+def music21_stream(melody: Melody):
+    """A music21 score of the melody with measures, ties across bar lines, key and metre."""
+    from music21 import key, meter, note, stream, tempo
+
+    part = stream.Part()
+    part.append(tempo.MetronomeMark(number=melody.tempo))
+    part.append(meter.TimeSignature(f"{melody.time_signature[0]}/{melody.time_signature[1]}"))
+    if melody.key:
+        tonic, mode = melody.key.split()
+        part.append(key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode))
+    for item in melody.notes:
+        element = note.Rest() if item.pitch is None else note.Note(item.pitch)
+        element.quarterLength = item.duration
+        part.append(element)
+    score = stream.Score()
+    if melody.title:
+        from music21 import metadata
+
+        score.metadata = metadata.Metadata(title=melody.title)
+    score.insert(0, part.makeMeasures())
+    score.makeNotation(inPlace=True)
+    return score
+
+
+def write_text(melodies: list[Melody], file: IO[bytes]) -> None:
+    """Write melodies in the song text format."""
+    file.write(format_melodies(melodies).encode("utf-8"))
+
+
+def write_midi(melodies: list[Melody], file: IO[bytes], program: int = DEFAULT_PROGRAM) -> None:
+    """Write the first melody as a standard MIDI file."""
+    midi_file(melodies[0], program=program).save(file=file)
+
+
+def write_musicxml(melodies: list[Melody], file: IO[bytes]) -> None:
+    """Write the first melody as an uncompressed MusicXML score."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    file.write(GeneralObjectExporter(music21_stream(melodies[0])).parse())
+
+
+WRITERS: dict[str, Callable[..., None]] = {
+    ".txt": write_text,
+    ".mid": write_midi,
+    ".midi": write_midi,
+    ".musicxml": write_musicxml,
+    ".xml": write_musicxml,
+}
+
+
+def write(melodies: list[Melody] | Melody, path: str | Path, **options) -> Path:
+    """Write melodies to a file whose suffix picks the format; return the path written."""
+    if isinstance(melodies, Melody):
+        melodies = [melodies]
+    path = Path(path)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise MelodyError(f"{path}: unknown output suffix '{path.suffix}': expected one of "
+                          f"{' '.join(sorted(WRITERS))}")
+    buffer = io.BytesIO()
+    writer(melodies, buffer, **options)  # render fully before touching the disk
+    with atomic_write(path) as file:
+        file.write(buffer.getvalue())
+    return path
