@@ -1,0 +1,79 @@
+"""The whole job in three calls — fit, continue, score — for any codec.
+
+These functions connect codec, data, model, trainer, generator and checkpoint; the CLI
+only parses options and prints. Nothing here knows whether items are melodies or text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+from melodyrnn.checkpoint import Checkpoint
+from melodyrnn.codec import TokenCodec
+from melodyrnn.evaluate import Evaluation, evaluate
+from melodyrnn.generate import Sampling, feed_for, generate
+from melodyrnn.models import ModelConfig, SequenceModel
+from melodyrnn.train import TrainConfig, TrainResult, train
+
+
+@dataclass
+class FitReport:
+    """A trained checkpoint and how training went."""
+
+    checkpoint: Checkpoint
+    result: TrainResult
+    seconds: float
+    items: int
+    tokens: int
+
+
+def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
+        train_config: TrainConfig, metadata: dict[str, Any] | None = None,
+        progress: bool = True, log: Callable[[str], None] | None = None) -> FitReport:
+    """Encode items with ``codec``, train a fresh model on them and wrap it as a checkpoint."""
+    streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
+    model_config = replace(model_config, vocab_size=codec.vocab_size,
+                           output_size=codec.vocab_size, window=train_config.window)
+    torch.manual_seed(train_config.rng_seed)
+    model = SequenceModel(model_config)
+    started = time.perf_counter()
+    result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log)
+    seconds = time.perf_counter() - started
+    metadata = {**(metadata or {}), "primer": streams[0][: train_config.window],
+                "epochs_run": result.epochs_run, "stop_reason": result.stop_reason}
+    checkpoint = Checkpoint(model, codec, train_config.to_dict(), metadata)
+    return FitReport(checkpoint, result, seconds, len(items), sum(len(s) for s in streams))
+
+
+def feed_of(checkpoint: Checkpoint):
+    """The generation feed matching how the checkpoint's model was trained."""
+    config = checkpoint.train_config
+    return feed_for(config.get("batching", "stream"), checkpoint.model_config.window)
+
+
+def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
+                   sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
+                   stop_at_end: bool = True) -> list[Any]:
+    """Items (primer first) continued by ``length`` tokens, decoded by the checkpoint's codec."""
+    codec = checkpoint.codec
+    primer_ids = codec.encode(primer, source="seed")
+    if codec.end_id is not None:
+        primer_ids = primer_ids[:-1]
+    generator = torch.Generator().manual_seed(rng_seed)
+    rows = generate(checkpoint.model, primer_ids, length, sampling, feed_of(checkpoint),
+                    num_outputs, codec.end_id if stop_at_end else None, generator)
+    return [codec.decode(primer_ids + row, like=primer) for row in rows]
+
+
+def score_items(checkpoint: Checkpoint, items: Sequence[Any], window: int | None = None
+                ) -> Evaluation:
+    """The classic one-step and full-song protocols on items, and bits per token."""
+    codec = checkpoint.codec
+    streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
+    window = window or checkpoint.model_config.window
+    return evaluate(checkpoint.model, streams, window, feed_of(checkpoint))
