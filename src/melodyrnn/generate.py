@@ -15,7 +15,6 @@ import torch
 from melodyrnn.errors import MelodyError
 from melodyrnn.models import SequenceModel, State
 
-
 # --- sampling: pure functions over logits (B, V) ------------------------------------------
 
 def scale_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
