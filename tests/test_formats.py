@@ -1,0 +1,254 @@
+"""Readers, monophonic extraction, quantization and transposition on tiny self-written files."""
+
+from __future__ import annotations
+
+from fractions import Fraction as Fr
+
+import mido
+import pytest
+
+from melodyrnn import formats
+from melodyrnn.errors import MelodyError
+from melodyrnn.formats import Rejection, _Event
+from melodyrnn.music import Melody, Note
+from melodyrnn.notation import format_melodies, parse_text
+
+TPB = 480
+
+
+def _track(name: str, events: list[tuple[int, str, int, int, int]]) -> mido.MidiTrack:
+    """A track from (tick, kind, channel, pitch, velocity) events in absolute ticks."""
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("track_name", name=name, time=0))
+    now = 0
+    for tick, kind, channel, pitch, velocity in sorted(events, key=lambda e: e[0]):
+        track.append(mido.Message(kind, channel=channel, note=pitch, velocity=velocity,
+                                  time=tick - now))
+        now = tick
+    return track
+
+
+def _on(tick: int, pitch: int, channel: int = 0) -> tuple[int, str, int, int, int]:
+    return (tick, "note_on", channel, pitch, 90)
+
+
+def _off(tick: int, pitch: int, channel: int = 0, zero_velocity: bool = True):
+    return (tick, "note_on", channel, pitch, 0) if zero_velocity else \
+        (tick, "note_off", channel, pitch, 64)
+
+
+def tricky_midi() -> mido.MidiFile:
+    """Tempo changes, overlapping notes, a re-struck note, a bass part and a drum track."""
+    meta = mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0),
+        mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0),
+        mido.MetaMessage("key_signature", key="G", time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(60), time=960),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=960),
+    ])
+    melody = _track("Melody", [
+        _on(0, 72), _on(480, 71), _off(500, 72),          # legato overlap, lower note follows
+        _off(960, 71),                                     # then a beat of silence
+        _on(1440, 76), _off(2400, 76, zero_velocity=False),  # spans a tempo change
+        _on(2400, 79), _on(2640, 79), _off(2880, 79), _off(2880, 79),  # re-struck, extra off
+        _on(2880, 74), _off(3040, 74), _on(3040, 76), _off(3200, 76),  # eighth-note triplet
+        _on(3200, 77), _off(3360, 77),
+    ])
+    bass = _track("Bass", [(t, k, 1, p, v) for t, k, _, p, v in [
+        _on(0, 48), _off(960, 48), _on(1440, 43), _off(3360, 43)]])
+    drums = _track("Drums", [(t, k, 9, p, v) for t, k, _, p, v in [
+        _on(0, 81), _off(120, 81), _on(1000, 81), _off(1200, 81), _on(2400, 82),
+        _off(2500, 82)]])
+    midi = mido.MidiFile(ticks_per_beat=TPB)
+    midi.tracks += [meta, melody, bass, drums]
+    return midi
+
+
+EXPECTED = (Note(72, Fr(1)), Note(71, Fr(1)), Note(None, Fr(1)), Note(76, Fr(2)),
+            Note(79, Fr(1, 2)), Note(79, Fr(1, 2)), Note(74, Fr(1, 3)), Note(76, Fr(1, 3)),
+            Note(77, Fr(1, 3)))
+
+
+def test_midi_file_ingests_to_the_expected_melody(tmp_path):
+    path = tmp_path / "tricky.mid"
+    tricky_midi().save(path)
+    [melody] = formats.read(path)
+    assert melody.notes == EXPECTED
+    assert melody.time_signature == (3, 4)
+    assert melody.key == "G major"
+    assert melody.tempo == 120
+    # triplets survive the text format
+    assert "*2/3" in format_melodies([melody])
+    assert parse_text(format_melodies([melody])) == [melody]
+
+
+def test_midi_part_by_name_and_index(tmp_path):
+    path = tmp_path / "tricky.midi"
+    tricky_midi().save(path)
+    [bass] = formats.read(path, part="bass")
+    assert [n.pitch for n in bass.notes] == [48, None, 43]
+    assert formats.read(path, part="1") == [bass]
+    [rejection] = formats.read_pieces(path, part="Drums")
+    assert isinstance(rejection, Rejection) and "not found" in rejection.reason
+    assert rejection.reason.endswith("(parts: 0:Melody, 1:Bass)")
+
+
+def test_midi_drop_rests_and_drum_only_file(tmp_path):
+    path = tmp_path / "tricky.mid"
+    tricky_midi().save(path)
+    [melody] = formats.read(path, keep_rests=False)
+    assert all(n.pitch is not None for n in melody.notes)
+    drums = mido.MidiFile(ticks_per_beat=TPB)
+    drums.tracks.append(_track("kit", [(0, "note_on", 9, 36, 90), (480, "note_on", 9, 36, 0)]))
+    drums.save(tmp_path / "drums.mid")
+    with pytest.raises(MelodyError, match="no notes"):
+        formats.read(tmp_path / "drums.mid")
+
+
+def test_broken_midi_is_a_clean_error(tmp_path):
+    path = tmp_path / "broken.mid"
+    path.write_bytes(b"MThd\x00\x00garbage")
+    with pytest.raises(MelodyError, match=r"broken\.mid"):
+        formats.read(path)
+
+
+def test_unknown_suffix_lists_supported_ones(tmp_path):
+    path = tmp_path / "song.wav"
+    path.write_bytes(b"RIFF")
+    with pytest.raises(MelodyError, match=r"unknown suffix '\.wav'.*\.mid .*\.abc"):
+        formats.read(path)
+
+
+ABC_BOOK = """\
+% a tiny book
+L:1/8
+
+X:1
+T:Up And Down
+M:3/4
+K:G
+GAB c2 d | (3efg d4 |]
+
+X:2
+T:Nothing Here
+M:4/4
+K:C
+
+X:3
+T:Minor Tune
+M:6/8
+K:Am
+A2B c2e | a3- a2 z |]
+"""
+
+
+def test_abc_book_gives_one_melody_per_tune_and_rejects_empty_ones(tmp_path):
+    path = tmp_path / "book.abc"
+    path.write_text(ABC_BOOK)
+    first, empty, third = formats.read_pieces(path)
+    assert first.title == "Up And Down" and first.key == "G major"
+    assert first.time_signature == (3, 4)
+    assert [n.pitch for n in first.notes] == [67, 69, 71, 72, 74, 76, 78, 79, 74]  # f is F# in G
+    assert [n.duration for n in first.notes[-4:]] == [Fr(1, 3)] * 3 + [Fr(2)]
+    assert isinstance(empty, Rejection) and empty.source.endswith("book.abc#X:2")
+    assert third.key == "A minor" and third.time_signature == (6, 8)
+    # tie merged, trailing rest cut
+    assert third.notes[-1] == Note(81, Fr(5, 2))
+
+
+def test_musicxml_skyline_ties_grace_notes_and_parts(tmp_path):
+    from music21 import key, meter, note, stream, tie
+
+    def part(name: str, elements: list) -> stream.Part:
+        p = stream.Part()
+        p.partName = name
+        p.append(meter.TimeSignature("3/4"))
+        p.append(key.Key("D", "minor"))
+        for element in elements:
+            p.append(element)
+        return p
+
+    held, release = note.Note("A5", quarterLength=2), note.Note("A5", quarterLength=1)
+    held.tie, release.tie = tie.Tie("start"), tie.Tie("stop")
+    grace = note.Note("G5").getGrace()
+    upper = part("Soprano", [note.Note("D5"), grace, note.Note("E5"), note.Note("F5"), held,
+                             release])
+    lower = part("Alto", [note.Note("A4", quarterLength=3), note.Note("D4", quarterLength=3)])
+    score = stream.Score([upper, lower])
+    path = tmp_path / "duet.musicxml"
+    score.write("musicxml", fp=path)
+
+    [melody] = formats.read(path)
+    assert [(n.pitch, n.duration) for n in melody.notes] == [
+        (74, 1), (76, 1), (77, 1), (81, 3)]
+    assert melody.key == "D minor" and melody.time_signature == (3, 4)
+    [alto] = formats.read(path, part="Alto")
+    assert [n.pitch for n in alto.notes] == [69, 62]
+
+
+def test_kern_file(tmp_path):
+    path = tmp_path / "tune.krn"
+    path.write_text("**kern\n*M3/4\n*k[f#]\n4g\n4a\n4b\n=\n2.cc\n*-\n")
+    [melody] = formats.read(path)
+    assert [n.pitch for n in melody.notes] == [67, 69, 71, 72]
+    assert melody.time_signature == (3, 4)
+    assert melody.key == "G major"  # a G major signature; the tune ends on C, so not E minor
+
+
+def test_text_file_with_key_analysed(tmp_path):
+    path = tmp_path / "song.txt"
+    path.write_text("c4 d4 e4 f4 g4 a4 b4 c'4 r4 c4\n")
+    [melody] = formats.read(path)
+    assert melody.key == "C major" and melody.notes[8].is_rest
+    [no_rests] = formats.read(path, keep_rests=False)
+    assert len(no_rests) == 9
+
+
+def test_parse_quantize_and_snap():
+    assert formats.parse_quantize("16+12") == (16, 12)
+    assert formats.parse_quantize("none") == ()
+    with pytest.raises(MelodyError, match="quantize"):
+        formats.parse_quantize("sixteenth")
+    grid = (16, 12)
+    assert formats.snap(Fr(30, 100), grid) == Fr(1, 3)
+    assert formats.snap(Fr(26, 100), grid) == Fr(1, 4)
+    assert formats.snap(Fr(30, 100), (16,)) == Fr(1, 4)
+    assert formats.snap(Fr(1, 7), ()) == Fr(1, 7)
+
+
+def test_skyline_keeps_the_highest_sounding_note():
+    events = [_Event(Fr(0), Fr(4), 60), _Event(Fr(1), Fr(2), 67), _Event(Fr(2), Fr(3), 64)]
+    notes = formats.events_to_notes(events, (16,))
+    assert [(n.pitch, n.duration) for n in notes] == [(60, 1), (67, 1), (64, 1), (60, 1)]
+
+
+def test_notes_shorter_than_the_grid_vanish():
+    events = [_Event(Fr(0), Fr(1, 100), 60), _Event(Fr(1), Fr(2), 62)]
+    assert formats.events_to_notes(events, (16,)) == (Note(62, Fr(1)),)
+
+
+def test_keys_and_transposition():
+    melody = Melody((Note(67, Fr(1)), Note(71, Fr(1)), Note(74, Fr(2))), key="G major")
+    moved = formats.transposed(melody, 3)
+    assert moved.key == "Bb major" and moved.notes[0].pitch == 70
+    every = formats.transpositions(melody)
+    assert len(every) == 12 and every[0] == melody
+    assert {m.key for m in every} >= {"C major", "F# major", "Db major", "B major"}
+    high = Melody((Note(125, Fr(1)),), key="C major")
+    assert len(formats.transpositions(high)) == 8  # -5..+2 fit, +3 would pass 127
+    assert formats.normalise_key(melody).key == "C major"
+    assert formats.normalise_key(melody).notes[0].pitch == 72
+    minor = Melody((Note(66, Fr(1)),), key="F# minor")
+    assert formats.normalise_key(minor).key == "A minor"
+    dorian = Melody((Note(62, Fr(1)),), key="D dorian")
+    assert formats.normalise_key(dorian) == dorian
+    unknown = Melody((Note(62, Fr(1)), Note(66, Fr(1)), Note(69, Fr(1))))
+    assert formats.normalise_key(unknown).key in ("C major", "A minor")
+
+
+def test_analyse_key():
+    scale = [Note(p, Fr(1)) for p in (60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60)]
+    assert formats.analyse_key(scale) == "C major"
+    assert formats.analyse_key([Note(None, Fr(1))]) is None
+    assert formats.key_from_signature(-1, [Note(62, Fr(1))]) == "D minor"
+    assert formats.key_from_signature(-1, [Note(65, Fr(1))]) == "F major"
