@@ -268,3 +268,10 @@ def _numbered(path: Path, count: int) -> list[Path]:
 
 if __name__ == "__main__":
     main()
+
+# Hearing melodies: ports, play, render (issue 7). cli_audio imports only click at load time.
+from melodyrnn import cli_audio  # noqa: E402
+
+main.add_command(cli_audio.ports)
+main.add_command(cli_audio.play)
+main.add_command(cli_audio.render)
