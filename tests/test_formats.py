@@ -252,3 +252,11 @@ def test_analyse_key():
     assert formats.analyse_key([Note(None, Fr(1))]) is None
     assert formats.key_from_signature(-1, [Note(62, Fr(1))]) == "D minor"
     assert formats.key_from_signature(-1, [Note(65, Fr(1))]) == "F major"
+
+
+def test_abc_key_without_mode_is_major_or_relative_minor_by_the_last_note(tmp_path):
+    path = tmp_path / "essen_style.abc"
+    path.write_text("X:1\nM:2/4\nL:1/8\nK: G\nEFGA | B2E2 |]\n\n"
+                    "X:2\nM:2/4\nL:1/8\nK: G\nDEFG | A2G2 |]\n\n"
+                    "X:3\nM:2/4\nL:1/8\nK:Em\nDEFG | A2G2 |]\n")
+    assert [m.key for m in formats.read(path)] == ["E minor", "G major", "E minor"]

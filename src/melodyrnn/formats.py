@@ -30,7 +30,7 @@ from melodyrnn.music import (
     split_key,
 )
 
-READER_VERSION = 1  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 2  # bump when extraction changes, so cached melodies are parsed again
 DEFAULT_QUANTIZE = "16+12"  # sixteenths plus eighth-note triplets
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 KEY_SHIFTS = range(-5, 7)  # one transposition into each of the twelve keys
@@ -43,6 +43,7 @@ _MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.
 _MAJOR_MODES = ("major", "ionian", "lydian", "mixolydian")
 _ABC_TUNE_START = re.compile(r"(?m)^X:")
 _ABC_FIELD = re.compile(r"^[A-Za-z]:")
+_ABC_KEY = re.compile(r"(?m)^K:[ \t]*(?:[A-Ga-g][#b]?)?[ \t]*(?P<mode>[A-Za-z]+)?")
 
 
 @dataclass(frozen=True)
@@ -370,14 +371,20 @@ def _music21():
 
 
 def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAULT_QUANTIZE,
-                        part: str | None = None, keep_rests: bool = True) -> list[Piece]:
-    """Melodies from a music21 Score, Part or Opus (one per score)."""
+                        part: str | None = None, keep_rests: bool = True,
+                        mode_given: bool = True) -> list[Piece]:
+    """Melodies from a music21 Score, Part or Opus (one per score).
+
+    ``mode_given=False`` says the file's key names no mode (ABC ``K:G``, as in Essen, where
+    minor tunes lost theirs), so major or relative minor is chosen from the last note.
+    """
     m21 = _music21()
     if isinstance(score, m21.stream.Opus):
         pieces: list[Piece] = []
         for number, inner in enumerate(score.scores, start=1):
             pieces += melodies_from_score(inner, f"{source}#{number}", quantize=quantize,
-                                          part=part, keep_rests=keep_rests)
+                                          part=part, keep_rests=keep_rests,
+                                          mode_given=mode_given)
         return pieces or [Rejection(source, "no scores")]
     parts = list(score.parts) if isinstance(score, m21.stream.Score) else [score]
     parts = [p for p in parts if not _is_percussion(p, m21)] or parts
@@ -395,10 +402,10 @@ def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAU
     mark = next(iter(flat.getElementsByClass(m21.tempo.MetronomeMark)), None)
     key_sig = next(iter(flat.getElementsByClass(m21.key.KeySignature)), None)
     key = fifths = None
-    if isinstance(key_sig, m21.key.Key):
+    if isinstance(key_sig, m21.key.Key) and (mode_given or key_sig.mode != "major"):
         key = f"{key_sig.tonic.name.replace('-', 'b')} {key_sig.mode}"
     elif key_sig is not None:
-        fifths = key_sig.sharps
+        fifths = key_sig.sharps  # a bare signature: major or relative minor by the last note
     title = score.metadata.title if getattr(score, "metadata", None) else None
     tempo = mark.getQuarterBPM() if mark is not None else None
     metre = (signature.numerator, signature.denominator) if signature is not None else None
@@ -473,8 +480,10 @@ def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
         score = translate.abcToStreamScore(handler)
     except Exception as err:  # music21 raises many kinds on malformed ABC
         return Rejection(source, f"unparseable ABC: {_describe(err)}")
+    key_line = _ABC_KEY.search(text)
+    mode_given = not key_line or bool(key_line["mode"])
     pieces = melodies_from_score(score, source, quantize=quantize, part=part,
-                                 keep_rests=keep_rests)
+                                 keep_rests=keep_rests, mode_given=mode_given)
     return pieces[0]
 
 

@@ -432,7 +432,7 @@ def load(sources: list[str], options: IngestOptions | None = None,
         if per_file[index] is None:
             jobs += _jobs_for(index, item, content, options)
     parsed: dict[int, dict[int, list[Piece]]] = {}
-    for job, pieces in _run_all(jobs, _worker_count(options.jobs), progress):
+    for job, pieces in _run_all(jobs, _worker_count(options.jobs), progress) if jobs else ():
         parsed.setdefault(job.file_index, {})[id(job)] = pieces
     order = {id(job): n for n, job in enumerate(jobs)}
     crashed = set()
