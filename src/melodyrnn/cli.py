@@ -150,9 +150,12 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
 @click.option("-o", "--out", default=None, type=click.Path(dir_okay=False),
               help="Write to a file instead of stdout; the suffix picks the format: "
                    ".txt .mid .midi .musicxml .xml. Several outputs get numbered files.")
+@click.option("--play", "play_it", is_flag=True,
+              help="Play the (first) melody: to --port, else through the sound device.")
+@click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
              top_k: int, top_p: float, num_outputs: int, rng_seed: int,
-             model_path: str | None, out: str | None) -> None:
+             model_path: str | None, out: str | None, play_it: bool, port: str | None) -> None:
     """Continue a melody with a trained model and print it (seed first) as text."""
     _check_positive(num_outputs=num_outputs)
     if length < 0:
@@ -174,12 +177,16 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     melodies = continue_items(checkpoint, primer, length, sampling, num_outputs, rng_seed)
     if out is None:
         click.echo(format_melodies(melodies), nl=False)
-        return
-    from melodyrnn.export import write
+    else:
+        from melodyrnn.export import write
 
-    for path, melody in zip(_numbered(Path(out), len(melodies)), melodies):
-        write([melody], path)
-        note(f"wrote {path}")
+        for path, melody in zip(_numbered(Path(out), len(melodies)), melodies):
+            write([melody], path)
+            note(f"wrote {path}")
+    if play_it:
+        from melodyrnn.play import play_melody
+
+        play_melody(melodies[0], port=port)
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -265,13 +272,13 @@ def _numbered(path: Path, count: int) -> list[Path]:
     return [path.with_name(f"{path.stem}-{i:0{width}d}{path.suffix}")
             for i in range(1, count + 1)]
 
-
-if __name__ == "__main__":
-    main()
-
-# Hearing melodies: ports, play, render (issue 7). cli_audio imports only click at load time.
+# Commands from other modules; each imports only click at load time.
 from melodyrnn import cli_audio  # noqa: E402
 
 main.add_command(cli_audio.ports)
 main.add_command(cli_audio.play)
 main.add_command(cli_audio.render)
+
+from melodyrnn import cli_data  # noqa: E402
+
+main.add_command(cli_data.data)

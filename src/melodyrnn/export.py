@@ -36,10 +36,17 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             yield file
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp makes files private
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def midi_file(melody: Melody, program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY,

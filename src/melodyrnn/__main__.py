@@ -1,0 +1,5 @@
+"""Run the command line with ``python -m melodyrnn``."""
+
+from melodyrnn.cli import main
+
+main()
