@@ -64,12 +64,15 @@ def load(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip; anything else is foreign
+        raise CheckpointError(f"{path}: not a readable melodyrnn checkpoint (truncated, or not "
+                              "a PyTorch file); train one with `melodyrnn train`")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f"{path}: refused to load: the file holds objects other than "
                               f"plain data and tensors, which could run code "
-                              f"({str(err).splitlines()[0][:120]})") from None
+                              f"({_unpickling_reason(err)})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
         raise CheckpointError(f"{path}: not a readable melodyrnn checkpoint "
                               f"(truncated or not a PyTorch file: {str(err)[:120]})") from None
@@ -87,3 +90,11 @@ def load(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: damaged melodyrnn checkpoint: {str(err)[:200]}") from None
     model.eval()
     return Checkpoint(model, codec, payload.get("train_config", {}), payload.get("metadata", {}))
+
+
+def _unpickling_reason(err: pickle.UnpicklingError) -> str:
+    """The specific line of torch's long weights-only message, e.g. 'unsupported GLOBAL ...'."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    specific = [line for line in lines[1:] if not line.startswith(("Check the documentation",
+                                                                   "Please file an issue"))]
+    return (specific or lines or ["unpickling failed"])[0][:160]
