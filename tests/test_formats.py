@@ -260,3 +260,11 @@ def test_abc_key_without_mode_is_major_or_relative_minor_by_the_last_note(tmp_pa
                     "X:2\nM:2/4\nL:1/8\nK: G\nDEFG | A2G2 |]\n\n"
                     "X:3\nM:2/4\nL:1/8\nK:Em\nDEFG | A2G2 |]\n")
     assert [m.key for m in formats.read(path)] == ["E minor", "G major", "E minor"]
+
+
+def test_abc_metre_comes_from_the_m_field_despite_odd_bars(tmp_path):
+    path = tmp_path / "pickup.abc"
+    path.write_text("M:2/4\n\nX:1\nT:Wollt ihr wissen\nM: 3/4\nL: 1/16\nK: G\n"
+                    "G2B2 | d4d4e2d2 | B4G4\nG2G2 | c4A4F4 | G8 |]\n\n"
+                    "X:2\nM:C|\nL:1/8\nK:D\nd2 | f4 e4 | d8 |]\n")
+    assert [m.time_signature for m in formats.read(path)] == [(3, 4), (2, 2)]

@@ -29,8 +29,9 @@ from melodyrnn.music import (
     key_fifths,
     split_key,
 )
+from melodyrnn.notation import DURATION_VALUES
 
-READER_VERSION = 2  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 3  # bump when extraction changes, so cached melodies are parsed again
 DEFAULT_QUANTIZE = "16+12"  # sixteenths plus eighth-note triplets
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 KEY_SHIFTS = range(-5, 7)  # one transposition into each of the twelve keys
@@ -43,6 +44,8 @@ _MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.
 _MAJOR_MODES = ("major", "ionian", "lydian", "mixolydian")
 _ABC_TUNE_START = re.compile(r"(?m)^X:")
 _ABC_FIELD = re.compile(r"^[A-Za-z]:")
+_ABC_METRE = re.compile(r"(?m)^M:[ \t]*(?P<text>(?P<num>\d+)/(?P<den>\d+)|C\|?)")
+_ABC_COMMON_TIME = {"C": (4, 4), "C|": (2, 2)}
 _ABC_KEY = re.compile(r"(?m)^K:[ \t]*(?:[A-Ga-g][#b]?)?[ \t]*(?P<mode>[A-Za-z]+)?")
 
 
@@ -372,11 +375,13 @@ def _music21():
 
 def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAULT_QUANTIZE,
                         part: str | None = None, keep_rests: bool = True,
-                        mode_given: bool = True) -> list[Piece]:
+                        mode_given: bool = True,
+                        metre: tuple[int, int] | None = None) -> list[Piece]:
     """Melodies from a music21 Score, Part or Opus (one per score).
 
     ``mode_given=False`` says the file's key names no mode (ABC ``K:G``, as in Essen, where
     minor tunes lost theirs), so major or relative minor is chosen from the last note.
+    ``metre`` overrides the first time signature found in the score.
     """
     m21 = _music21()
     if isinstance(score, m21.stream.Opus):
@@ -384,7 +389,7 @@ def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAU
         for number, inner in enumerate(score.scores, start=1):
             pieces += melodies_from_score(inner, f"{source}#{number}", quantize=quantize,
                                           part=part, keep_rests=keep_rests,
-                                          mode_given=mode_given)
+                                          mode_given=mode_given, metre=metre)
         return pieces or [Rejection(source, "no scores")]
     parts = list(score.parts) if isinstance(score, m21.stream.Score) else [score]
     parts = [p for p in parts if not _is_percussion(p, m21)] or parts
@@ -408,7 +413,8 @@ def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAU
         fifths = key_sig.sharps  # a bare signature: major or relative minor by the last note
     title = score.metadata.title if getattr(score, "metadata", None) else None
     tempo = mark.getQuarterBPM() if mark is not None else None
-    metre = (signature.numerator, signature.denominator) if signature is not None else None
+    if metre is None and signature is not None:
+        metre = (signature.numerator, signature.denominator)
     return [_build(events, source=source, grid=parse_quantize(quantize), keep_rests=keep_rests,
                    tempo=tempo, time_signature=metre, fifths=fifths, key=key, title=title)]
 
@@ -483,8 +489,21 @@ def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
     key_line = _ABC_KEY.search(text)
     mode_given = not key_line or bool(key_line["mode"])
     pieces = melodies_from_score(score, source, quantize=quantize, part=part,
-                                 keep_rests=keep_rests, mode_given=mode_given)
+                                 keep_rests=keep_rests, mode_given=mode_given,
+                                 metre=_abc_metre(text))
     return pieces[0]
+
+
+def _abc_metre(text: str) -> tuple[int, int] | None:
+    """The tune's M: field (music21 gives pickups and odd bars a metre of their own)."""
+    start = text.find("X:")
+    match = _ABC_METRE.search(text, max(start, 0)) or _ABC_METRE.search(text)
+    if not match:
+        return None
+    if match["text"] in _ABC_COMMON_TIME:
+        return _ABC_COMMON_TIME[match["text"]]
+    numerator, denominator = int(match["num"]), int(match["den"])
+    return (numerator, denominator) if numerator and denominator in DURATION_VALUES else None
 
 
 def _describe(err: BaseException) -> str:
