@@ -214,6 +214,8 @@ def test_parse_quantize_and_snap():
     assert formats.snap(Fr(26, 100), grid) == Fr(1, 4)
     assert formats.snap(Fr(30, 100), (16,)) == Fr(1, 4)
     assert formats.snap(Fr(1, 7), ()) == Fr(1, 7)
+    # a triplet that starts on an off-beat eighth needs the sixteenth-triplet grid
+    assert formats.snap(Fr(23, 6), formats.parse_quantize(formats.DEFAULT_QUANTIZE)) == Fr(23, 6)
 
 
 def test_skyline_keeps_the_highest_sounding_note():

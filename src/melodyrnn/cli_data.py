@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Keep in step with IngestOptions; a test checks that they agree.
-QUANTIZE_DEFAULT = "16+12"
+QUANTIZE_DEFAULT = "16+24"
 INGEST_OPTION_NAMES = ("quantize", "part", "drop_rests", "transpose", "cache_dir", "no_cache",
                        "jobs")
 
@@ -31,8 +31,8 @@ def ingest_options(func: F) -> F:
     """Add the shared source-reading options (--quantize, --part, ... --jobs) to a command."""
     options = [
         click.option("--quantize", default=QUANTIZE_DEFAULT, show_default=True,
-                     help="Grid for note times: note values joined by '+' (16+12 = sixteenths "
-                          "and eighth-note triplets), or 'none'."),
+                     help="Grid for note times: note values joined by '+' (16+24 = sixteenths "
+                          "and sixteenth/eighth-note triplets; 16 = straight), or 'none'."),
         click.option("--part", default=None,
                      help="Read only this part (name or 0-based index) instead of the highest "
                           "note of all parts. Bach chorales default to Soprano."),

@@ -32,7 +32,7 @@ from melodyrnn.music import (
 from melodyrnn.notation import DURATION_VALUES
 
 READER_VERSION = 3  # bump when extraction changes, so cached melodies are parsed again
-DEFAULT_QUANTIZE = "16+12"  # sixteenths plus eighth-note triplets
+DEFAULT_QUANTIZE = "16+24"  # sixteenths plus sixteenth- (and so eighth-) note triplets
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 KEY_SHIFTS = range(-5, 7)  # one transposition into each of the twelve keys
 MAX_TEMPO = 1000
@@ -72,14 +72,14 @@ Piece = Melody | Rejection
 # --- quantization and monophonic extraction ---------------------------------------------
 
 def parse_quantize(text: str | None) -> tuple[int, ...]:
-    """Grid note values from text such as '16+12' (sixteenths plus triplet eighths); 'none' = ()."""
+    """Grid note values from text such as '16+24' (sixteenths plus triplets); 'none' = ()."""
     if text is None or str(text).strip().lower() in ("", "0", "none", "off"):
         return ()
     values = []
     for part in str(text).split("+"):
         if not part.strip().isdigit() or int(part) < 1:
             raise MelodyError(f"quantize '{text}': expected note values joined by '+', "
-                              "e.g. 16, 16+12 (sixteenths and triplets) or none")
+                              "e.g. 16, 16+24 (sixteenths and triplets) or none")
         values.append(int(part))
     return tuple(values)
 
