@@ -146,7 +146,7 @@ def _parse_key(value: str, where: tuple[str, int, int]) -> str:
     if not match or match["name"] == "r" or match["octave"] or match["dur"] or match["dots"]:
         raise ParseError(f"'\\key {value}': expected a tonic and a mode, e.g. 'g major'", *where)
     alteration = _alteration(match["name"], match["acc"], parts[0], where)
-    key = f"{match['name'].upper()}{'#' * alteration}{'b' * -alteration} {mode}"
+    key = f"{match['name'].upper()}{'#' * alteration}{'b' * -alteration} {mode.lower()}"
     try:
         split_key(key)
     except MelodyError as err:
