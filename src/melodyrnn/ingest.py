@@ -472,7 +472,7 @@ def rejection_summary(rejected: list[Rejection], total: int | None = None) -> st
     """Rejections grouped by reason, most common first, with a few examples each."""
     if not rejected:
         return "rejected: none"
-    head = f"rejected {len(rejected)}" + (f" (of {total} files)" if total is not None else "")
+    head = f"rejected {len(rejected)}" + (f" (of {total} files)" if total else "")
     by_reason: dict[str, list[str]] = {}
     for item in rejected:
         by_reason.setdefault(item.reason, []).append(item.source)
