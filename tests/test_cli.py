@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import mido
 import pytest
@@ -296,3 +298,13 @@ def test_every_command_has_help(runner, command):
 def test_train_help_shows_the_defaults(runner):
     result = run(runner, "train", "--help")
     assert "[default: 500]" in result.stdout and "[default: lstm]" in result.stdout
+
+
+@pytest.mark.parametrize("module", ["melodyrnn.cli", "melodyrnn.export", "melodyrnn.notation"])
+def test_importing_the_cli_and_writers_leaves_torch_and_music21_unloaded(module):
+    # `melodyrnn --help` stays instant because heavy libraries load only when a command runs.
+    check = (f"import sys, {module}; "
+             "heavy = sorted({'torch', 'music21'} & set(sys.modules)); print(heavy)")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
