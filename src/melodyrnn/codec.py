@@ -104,8 +104,36 @@ class NoteCodec(TokenCodec):
 
     def encode(self, melody: Melody, source: str = "input") -> list[int]:
         """Token ids of a melody's notes (plus the end token if the codec has one)."""
+        unknown = [n for n in dict.fromkeys(melody.notes) if note_text(n) not in self._index]
+        if unknown:
+            hints = "; ".join(f"for {note_text(n)!r} try {' '.join(self.nearest(n))}"
+                              for n in unknown[:5])
+            known = " ".join(t for t in self.tokens if t != END)
+            raise VocabularyError(f"{source}: {' '.join(repr(note_text(n)) for n in unknown)} "
+                                  f"never seen in training ({hints}); the model knows: {known}")
         ids = self.ids((note_text(n) for n in melody.notes), source)
         return [*ids, self.end_id] if self.end_id is not None else ids
+
+    @property
+    def notes(self) -> list[Note | None]:
+        """The note of each token id (None for the end token)."""
+        return [None if t == END else _parse_note(t) for t in self.tokens]
+
+    def nearest(self, note: Note, limit: int = 3) -> list[str]:
+        """Known tokens closest to an unknown note: same pitch other duration, or transposed."""
+        def distance(known: Note) -> tuple[float, ...]:
+            same_pitch = known.pitch == note.pitch
+            if known.pitch is None or note.pitch is None:
+                interval = 0 if same_pitch else 99
+            else:
+                interval = abs(known.pitch - note.pitch)
+            octave_shift = interval % 12 == 0
+            ratio = abs(float(known.duration / note.duration) - 1)
+            return (not same_pitch, not (octave_shift and known.duration == note.duration),
+                    interval, ratio)
+
+        known = [n for n in self.notes if n is not None]
+        return [note_text(n) for n in sorted(known, key=distance)[:limit]]
 
     def decode(self, ids: Iterable[int], like: Melody | None = None) -> Melody:
         """The melody of token ids, with tempo, metre and key taken from ``like``."""

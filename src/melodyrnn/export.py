@@ -11,11 +11,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.music import Melody, key_fifths
+from melodyrnn.music import Melody, key_fifths, spell
 from melodyrnn.notation import format_melodies
 
 TICKS_PER_QUARTER = 480
@@ -89,18 +90,24 @@ def _mido_key(key: str) -> str:
     return minors[fifths + 7] + "m" if minor else majors[fifths + 7]
 
 
-def music21_stream(melody: Melody):
+def music21_stream(melody: Melody, tempo_mark: bool = True):
     """A music21 score of the melody with measures, ties across bar lines, key and metre."""
     from music21 import key, meter, note, stream, tempo
 
     part = stream.Part()
-    part.append(tempo.MetronomeMark(number=melody.tempo))
+    if tempo_mark:
+        part.append(tempo.MetronomeMark(number=melody.tempo))
     part.append(meter.TimeSignature(f"{melody.time_signature[0]}/{melody.time_signature[1]}"))
     if melody.key:
         tonic, mode = melody.key.split()
         part.append(key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode))
     for item in melody.notes:
-        element = note.Rest() if item.pitch is None else note.Note(item.pitch)
+        if item.pitch is None:
+            element = note.Rest()
+        else:  # spell by name, so only notes outside the key get accidentals
+            letter, alteration, octave = spell(item.pitch, melody.key)
+            accidental = "#" * alteration if alteration > 0 else "-" * -alteration
+            element = note.Note(f"{letter.upper()}{accidental}{octave}")
         element.quarterLength = item.duration
         part.append(element)
     score = stream.Score()
@@ -130,7 +137,76 @@ def write_musicxml(melodies: list[Melody], file: IO[bytes]) -> None:
     file.write(GeneralObjectExporter(music21_stream(melodies[0])).parse())
 
 
+_ABC_UNIT = Fraction(1, 4)  # L:1/16 — a sixteenth note, in quarter notes
+_SHARP_ORDER, _FLAT_ORDER = "fcgdaeb", "beadgcf"
+
+
+def abc_text(melody: Melody, number: int = 1) -> str:
+    """The melody as one ABC tune (X, T, M, L, Q, K headers; explicit accidentals)."""
+    fifths = key_fifths(melody.key) if melody.key else 0
+    altered = {letter: 1 for letter in _SHARP_ORDER[:max(fifths, 0)]}
+    altered.update({letter: -1 for letter in _FLAT_ORDER[:max(-fifths, 0)]})
+    beats, unit = melody.time_signature
+    key = _abc_key(melody.key) if melody.key else "C"
+    lines = [f"X:{number}", f"T:{melody.title or 'melodyrnn'}", f"M:{beats}/{unit}", "L:1/16",
+             f"Q:1/4={melody.tempo}", f"K:{key}"]
+    words, bar_position = [], Fraction(0)
+    for note in melody.notes:
+        words.append(_abc_note(note, melody.key, altered))
+        bar_position += note.duration
+        while bar_position >= melody.bar_length:
+            bar_position -= melody.bar_length
+            words.append("|")
+    lines.append(" ".join(words))
+    return "\n".join(lines) + "\n"
+
+
+def _abc_key(key: str) -> str:
+    tonic, mode = key.split()
+    suffix = {"major": "", "minor": "m"}.get(mode, mode[:3].lower())
+    return tonic + suffix
+
+
+def _abc_note(note, key: str | None, altered: dict[str, int]) -> str:
+    length = note.duration / _ABC_UNIT
+    length_text = "" if length == 1 else (str(length.numerator) if length.denominator == 1
+                                          else f"{length.numerator}/{length.denominator}")
+    if note.pitch is None:
+        return "z" + length_text
+    letter, alteration, octave = spell(note.pitch, key)
+    mark = "^" * alteration if alteration > 0 else "_" * -alteration
+    if altered.get(letter, 0) == alteration:
+        mark = ""  # the key signature already says it
+    elif alteration == 0:
+        mark = "="  # cancel the key signature
+    text = letter.upper() if octave <= 4 else letter
+    text += "," * max(4 - octave, 0) + "'" * max(octave - 5, 0)
+    return mark + text + length_text
+
+
+def write_abc(melodies: list[Melody], file: IO[bytes]) -> None:
+    """Write melodies as an ABC book, one tune each."""
+    file.write("\n".join(abc_text(m, i) for i, m in enumerate(melodies, 1)).encode("utf-8"))
+
+
+def write_piano_roll(melodies: list[Melody], file: IO[bytes], primer_notes: int = 0) -> None:
+    """Write the first melody as a piano-roll PNG."""
+    from melodyrnn.pictures import piano_roll_png
+
+    file.write(piano_roll_png(melodies[0], primer_notes))
+
+
+def write_svg(melodies: list[Melody], file: IO[bytes]) -> None:
+    """Write the first melody engraved as notation (SVG, via verovio)."""
+    from melodyrnn.pictures import score_svg
+
+    file.write(score_svg(melodies[0]).encode("utf-8"))
+
+
 WRITERS: dict[str, Callable[..., None]] = {
+    ".abc": write_abc,
+    ".png": write_piano_roll,
+    ".svg": write_svg,
     ".txt": write_text,
     ".mid": write_midi,
     ".midi": write_midi,

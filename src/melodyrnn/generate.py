@@ -130,26 +130,96 @@ def feed_for(batching: str, width: int) -> StreamFeed | WindowFeed:
     return FEEDS[batching](width)
 
 
+@dataclass(frozen=True)
+class Constraints:
+    """Limits on what may be generated, over token ids.
+
+    ``allowed`` masks tokens out (probabilities of the rest are renormalised). With
+    ``costs`` and ``budget`` each row stops once its tokens' costs add up to the budget
+    (e.g. note durations up to a bar line), and a token that would overshoot is masked.
+    A row also stops at ``stop_id`` (the end token).
+    """
+
+    allowed: torch.Tensor | None = None
+    costs: torch.Tensor | None = None
+    budget: float | None = None
+    stop_id: int | None = None
+
+    def check(self) -> None:
+        """Raise MelodyError if the constraints leave no token to generate."""
+        if self.allowed is not None and not bool(self.allowed.any()):
+            raise MelodyError("the constraints leave no allowed token: widen --key/--range or "
+                              "check the model's vocabulary")
+        if self.budget is not None and self.costs is not None:
+            usable = self.costs <= self.budget + _TOLERANCE
+            if self.allowed is not None:
+                usable &= self.allowed
+            if not bool(usable.any()):
+                raise MelodyError("no allowed token fits in the requested length")
+
+    def mask(self, logits: torch.Tensor, spent: torch.Tensor) -> torch.Tensor:
+        """Logits (B, V) with forbidden tokens at -inf, given each row's spent budget (B,)."""
+        if self.allowed is not None:
+            logits = logits.masked_fill(~self.allowed, float("-inf"))
+        if self.budget is not None and self.costs is not None:
+            too_long = self.costs[None, :] > (self.budget - spent)[:, None] + _TOLERANCE
+            logits = logits.masked_fill(too_long, float("-inf"))
+        return logits
+
+    def finished(self, chosen: torch.Tensor, spent: torch.Tensor) -> torch.Tensor:
+        """Rows (B,) that are complete after choosing ``chosen``."""
+        done = torch.zeros_like(chosen, dtype=torch.bool)
+        if self.stop_id is not None:
+            done |= chosen == self.stop_id
+        if self.budget is not None:
+            done |= spent >= self.budget - _TOLERANCE
+        return done
+
+    def spend(self, chosen: torch.Tensor) -> torch.Tensor:
+        """Cost (B,) of the chosen tokens."""
+        return self.costs[chosen] if self.costs is not None else torch.zeros(len(chosen))
+
+
+_TOLERANCE = 1e-6
+NO_CONSTRAINTS = Constraints()
+
+
+def _trim(rows: list[list[int]], lengths: list[int], stop_id: int | None) -> list[list[int]]:
+    """Rows cut to their generated length, without the end token."""
+    cut = [row[:n] for row, n in zip(rows, lengths)]
+    return [row[:-1] if stop_id is not None and row and row[-1] == stop_id else row
+            for row in cut]
+
+
 @torch.no_grad()
 def generate(model: SequenceModel, primer: Sequence[int], length: int,
              sampling: Sampling = Sampling(), feed: StreamFeed | WindowFeed | None = None,
-             num_outputs: int = 1, stop_id: int | None = None,
+             num_outputs: int = 1, constraints: Constraints = NO_CONSTRAINTS,
              generator: torch.Generator | None = None) -> list[list[int]]:
     """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch."""
     feed = feed or StreamFeed()
-    if len(primer) < feed.min_primer:
-        raise MelodyError(f"the seed has {len(primer)} tokens; this model needs at least "
-                          f"{feed.min_primer}")
+    _check_primer(primer, feed)
+    constraints.check()
     model.eval()
     history = torch.as_tensor([list(primer)] * num_outputs, dtype=torch.long)
     finished = torch.zeros(num_outputs, dtype=torch.bool)
+    spent = torch.zeros(num_outputs)
+    lengths = [length] * num_outputs
     logits, state = feed.start(model, history)
     new_tokens = []
     for step in range(length):
-        chosen = sampling.choose(logits, generator)
-        if stop_id is not None:
-            chosen = chosen.masked_fill(finished, stop_id)
-            finished |= chosen == stop_id
+        masked = constraints.mask(logits, spent)
+        dead_end = ~torch.isfinite(masked).any(-1) & ~finished
+        for row in dead_end.nonzero().flatten().tolist():  # nothing fits: the row ends here
+            lengths[row] = step
+        finished |= dead_end
+        masked = masked.masked_fill(finished[:, None], 0.0)  # finished rows emit a filler
+        chosen = sampling.choose(masked, generator)
+        spent = spent + constraints.spend(chosen).masked_fill(finished, 0.0)
+        done_now = constraints.finished(chosen, spent) & ~finished
+        for row in done_now.nonzero().flatten().tolist():
+            lengths[row] = step + 1
+        finished |= done_now
         new_tokens.append(chosen)
         history = torch.cat([history, chosen[:, None]], dim=1)
         if bool(finished.all()) or step == length - 1:
@@ -157,7 +227,57 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
         logits, state = feed.step(model, history, state)
     if not new_tokens:
         return [[] for _ in range(num_outputs)]
-    rows = torch.stack(new_tokens, dim=1).tolist()
-    if stop_id is not None:
-        rows = [row[: row.index(stop_id)] if stop_id in row else row for row in rows]
-    return rows
+    return _trim(torch.stack(new_tokens, dim=1).tolist(), lengths, constraints.stop_id)
+
+
+@torch.no_grad()
+def beam_search(model: SequenceModel, primer: Sequence[int], length: int, beams: int,
+                feed: StreamFeed | WindowFeed | None = None, num_outputs: int = 1,
+                constraints: Constraints = NO_CONSTRAINTS) -> list[list[int]]:
+    """The ``num_outputs`` most probable continuations found by a beam of width ``beams``.
+
+    Every beam is scored by the sum of its tokens' log-probabilities (after constraints);
+    finished beams keep their score while the others grow.
+    """
+    if num_outputs > beams:
+        raise MelodyError(f"--num-outputs {num_outputs} exceeds --beam {beams}")
+    feed = feed or StreamFeed()
+    _check_primer(primer, feed)
+    constraints.check()
+    model.eval()
+    history = torch.as_tensor([list(primer)], dtype=torch.long)
+    logits, state = feed.start(model, history)
+    scores = torch.zeros(1)
+    finished = torch.zeros(1, dtype=torch.bool)
+    spent = torch.zeros(1)
+    lengths = torch.zeros(1, dtype=torch.long)
+    for step in range(length):
+        log_probs = constraints.mask(logits, spent).log_softmax(-1)
+        log_probs = torch.nan_to_num(log_probs, nan=float("-inf"))
+        # A finished beam has one way on: a filler token (id 0) at no cost.
+        log_probs[finished] = float("-inf")
+        log_probs[finished, 0] = 0.0
+        candidates = (scores[:, None] + log_probs).flatten()
+        top = candidates.topk(min(beams, int(torch.isfinite(candidates).sum()))).indices
+        if len(top) == 0:
+            break
+        vocab = log_probs.shape[-1]
+        parent, chosen = top // vocab, top % vocab
+        scores, history = candidates[top], torch.cat([history[parent], chosen[:, None]], dim=1)
+        was_finished = finished[parent]
+        spent = spent[parent] + constraints.spend(chosen).masked_fill(was_finished, 0.0)
+        lengths = lengths[parent] + (~was_finished).long()
+        finished = was_finished | constraints.finished(chosen, spent)
+        state = model.reorder_state(state, parent)
+        if bool(finished.all()) or step == length - 1:
+            break
+        logits, state = feed.step(model, history, state)
+    best = scores.argsort(descending=True)[:num_outputs]
+    rows = history[best, len(primer):].tolist()
+    return _trim(rows, lengths[best].tolist(), constraints.stop_id)
+
+
+def _check_primer(primer: Sequence[int], feed: StreamFeed | WindowFeed) -> None:
+    if len(primer) < feed.min_primer:
+        raise MelodyError(f"the seed has {len(primer)} tokens; this model needs at least "
+                          f"{feed.min_primer}")

@@ -93,6 +93,8 @@ class RecurrentCore(nn.Module):
     def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         return self.rnn(x, state)
 
+    batch_dim = 1  # torch keeps recurrent state as (layers, batch, hidden)
+
 
 class WindowMLPCore(nn.Module):
     """Two hidden layers over the last W inputs; the state is the W-1 inputs before this call."""
@@ -112,6 +114,8 @@ class WindowMLPCore(nn.Module):
         frames = context.unfold(1, self.window, 1)  # (B, T, E, W)
         frames = frames.transpose(2, 3).reshape(x.shape[0], x.shape[1], -1)
         return self.mlp(frames), context[:, context.shape[1] - (self.window - 1):]
+
+    batch_dim = 0  # the state is (batch, W-1, features)
 
 
 CORES: dict[str, Callable[[int, ModelConfig], nn.Module]] = {
@@ -143,6 +147,18 @@ class SequenceModel(nn.Module):
         """Outputs for every position of ``x`` (B, T[, F]) and the state after the last one."""
         hidden, state = self.core(self.encoder(x), state)
         return self.head(self.dropout(hidden)), state
+
+    def reorder_state(self, state: State, index: torch.Tensor) -> State:
+        """The state of batch rows ``index`` (for beam search), in that order."""
+        return _select(state, index, self.core.batch_dim)
+
+
+def _select(state: State, index: torch.Tensor, dim: int) -> State:
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.index_select(dim, index)
+    return tuple(_select(s, index, dim) for s in state)
 
 
 def detach_state(state: State) -> State:

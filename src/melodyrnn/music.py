@@ -127,3 +127,23 @@ def key_pitch_classes(key: str) -> frozenset[int]:
     letter, alteration, mode = split_key(key)
     tonic = (LETTER_PITCH_CLASS[letter] + alteration) % 12
     return frozenset((tonic + step) % 12 for step in MODE_STEPS[mode])
+
+
+def spell(pitch: int, key: str | None = None) -> tuple[str, int, int]:
+    """Letter, alteration and octave for a MIDI pitch, spelled to suit a key.
+
+    Of the spellings of a pitch class, the one nearest the key's centre on the line of
+    fifths wins, so D minor gets C# (its leading note) and F major gets Bb.
+    """
+    centre = 2
+    if key:
+        centre = key_fifths(key) + 2 + (1 if MODE_FIFTHS[split_key(key)[2]] <= -2 else 0)
+    candidates = []
+    for letter, letter_pc in LETTER_PITCH_CLASS.items():
+        alteration = (pitch % 12 - letter_pc + 6) % 12 - 6
+        if abs(alteration) <= 2:
+            position = LETTER_FIFTHS[letter] + 7 * alteration
+            candidates.append((abs(position - centre), abs(alteration), -alteration, letter))
+    _, _, negative_alteration, letter = min(candidates)
+    alteration = -negative_alteration
+    return letter, alteration, (pitch - alteration) // 12 - 1

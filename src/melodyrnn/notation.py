@@ -23,7 +23,7 @@ from melodyrnn.music import (
     LETTER_PITCH_CLASS,
     Melody,
     Note,
-    key_fifths,
+    spell,
     split_key,
 )
 
@@ -36,8 +36,6 @@ _NOTE = re.compile(
     r"(?P<name>[a-g]|r)(?P<acc>(?:is|es|s|#|b)*)(?P<octave>[',]*)"
     r"(?P<dur>\d+)?(?P<dots>\.*)(?:\*(?P<num>\d+)/(?P<den>\d+))?(?P<tie>~)?"
 )
-_SHARP_NAMES = ("c", "cis", "d", "dis", "e", "f", "fis", "g", "gis", "a", "ais", "b")
-_FLAT_NAMES = ("c", "des", "d", "es", "e", "f", "ges", "g", "as", "a", "bes", "b")
 
 
 @dataclass
@@ -131,7 +129,7 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
             raise ParseError(f"'\\time {value}': expected a metre such as 3/4 or 6/8", *where)
         song.time_signature = (int(match[1]), int(match[2]))
     elif name == "\\key":
-        song.key = _parse_key(value, where)
+        song.key = None if value == "none" else _parse_key(value, where)
     elif name == "\\title":
         song.title = value or None
     else:
@@ -236,13 +234,16 @@ def _duration(match: re.Match[str], token: str, song: _SongBuilder,
 
 # --- formatting -------------------------------------------------------------------------
 
-def pitch_name(pitch: int | None, prefer_flats: bool = False) -> str:
-    """The text-format name of a MIDI pitch, e.g. 60 -> 'c', 73 -> "cis'", None -> 'r'."""
+def pitch_name(pitch: int | None, key: str | None = None) -> str:
+    """The text-format name of a MIDI pitch spelled for a key, e.g. 60 -> 'c', 73 -> "cis'"."""
     if pitch is None:
         return "r"
-    names = _FLAT_NAMES if prefer_flats else _SHARP_NAMES
-    octave = pitch // 12 - 1 - MIDDLE_C_OCTAVE
-    return names[pitch % 12] + ("'" * octave if octave > 0 else "," * -octave)
+    letter, alteration, octave = spell(pitch, key)
+    suffix = "is" * alteration if alteration > 0 else "es" * -alteration
+    if suffix.startswith("es") and letter in "ae":
+        suffix = suffix[1:]  # 'as' and 'es', not 'aes' and 'ees'
+    marks = octave - MIDDLE_C_OCTAVE
+    return letter + suffix + ("'" * marks if marks > 0 else "," * -marks)
 
 
 def duration_parts(duration: Fraction) -> list[str]:
@@ -267,13 +268,13 @@ def duration_parts(duration: Fraction) -> list[str]:
     return [f"{base}*{ratio.numerator}/{ratio.denominator}"]
 
 
-def note_text(note: Note, prefer_flats: bool = False) -> str:
+def note_text(note: Note, key: str | None = None) -> str:
     """One note as text; long or odd durations become tied notes, e.g. 'c4~ c16'."""
-    name = pitch_name(note.pitch, prefer_flats)
+    name = pitch_name(note.pitch, key)
     return "~ ".join(name + part for part in duration_parts(note.duration))
 
 
-def format_melody(melody: Melody, header: bool = True) -> str:
+def format_melody(melody: Melody, header: bool = True, after_key: bool = False) -> str:
     """A melody as text, one line per four bars, with header lines for its tempo, metre and key."""
     lines = []
     if header:
@@ -283,14 +284,15 @@ def format_melody(melody: Melody, header: bool = True) -> str:
         lines.append(f"\\time {melody.time_signature[0]}/{melody.time_signature[1]}")
         if melody.key:
             lines.append(f"\\key {_key_text(melody.key)}")
-    prefer_flats = bool(melody.key) and key_fifths(melody.key) < 0
+        elif after_key:  # headers carry over to later songs, so say there is none
+            lines.append("\\key none")
     line_length = melody.bar_length * NOTES_PER_LINE_BARS
     words: list[str] = []
     for onset, note in zip(melody.onsets(), melody.notes):
         if words and onset % line_length == 0:
             lines.append(" ".join(words))
             words = []
-        words.append(note_text(note, prefer_flats))
+        words.append(note_text(note, melody.key))
     if words:
         lines.append(" ".join(words))
     return "\n".join(lines) + "\n"
@@ -298,7 +300,8 @@ def format_melody(melody: Melody, header: bool = True) -> str:
 
 def format_melodies(melodies: list[Melody]) -> str:
     """Several melodies as text, separated by blank lines."""
-    return "\n".join(format_melody(m) for m in melodies)
+    return "\n".join(format_melody(m, after_key=i > 0 and bool(melodies[i - 1].key))
+                     for i, m in enumerate(melodies))
 
 
 def _key_text(key: str) -> str:

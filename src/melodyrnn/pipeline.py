@@ -16,7 +16,7 @@ import torch
 from melodyrnn.checkpoint import Checkpoint
 from melodyrnn.codec import TokenCodec
 from melodyrnn.evaluate import Evaluation, evaluate
-from melodyrnn.generate import Sampling, feed_for, generate
+from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
 from melodyrnn.models import ModelConfig, SequenceModel
 from melodyrnn.train import TrainConfig, TrainResult, train
 
@@ -58,15 +58,22 @@ def feed_of(checkpoint: Checkpoint):
 
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
                    sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
-                   stop_at_end: bool = True) -> list[Any]:
-    """Items (primer first) continued by ``length`` tokens, decoded by the checkpoint's codec."""
+                   constraints: Constraints = NO_CONSTRAINTS, beams: int = 0) -> list[Any]:
+    """Items (primer first) continued by up to ``length`` tokens, decoded by the codec.
+
+    With ``beams`` > 0, beam search returns the most probable continuations instead of samples.
+    """
     codec = checkpoint.codec
     primer_ids = codec.encode(primer, source="seed")
     if codec.end_id is not None:
         primer_ids = primer_ids[:-1]
-    generator = torch.Generator().manual_seed(rng_seed)
-    rows = generate(checkpoint.model, primer_ids, length, sampling, feed_of(checkpoint),
-                    num_outputs, codec.end_id if stop_at_end else None, generator)
+    if beams > 0:
+        rows = beam_search(checkpoint.model, primer_ids, length, beams, feed_of(checkpoint),
+                           num_outputs, constraints)
+    else:
+        generator = torch.Generator().manual_seed(rng_seed)
+        rows = generate(checkpoint.model, primer_ids, length, sampling, feed_of(checkpoint),
+                        num_outputs, constraints, generator)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
