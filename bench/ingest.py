@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from melodyrnn.ingest import IngestOptions, IngestResult, load
@@ -33,10 +34,11 @@ def timed(sources: list[str], options: IngestOptions) -> tuple[float, IngestResu
     return time.perf_counter() - start, result
 
 
-def fresh_process_seconds(sources: list[str], cache_dir: str) -> float:
+def fresh_process_seconds(sources: list[str], options: IngestOptions) -> float:
     """Wall time of a new interpreter that imports melodyrnn and loads from the cache."""
-    code = ("import sys; from melodyrnn.ingest import IngestOptions, load; "
-            f"load({sources!r}, IngestOptions(cache_dir={cache_dir!r}), progress=False)")
+    code = ("from melodyrnn.ingest import IngestOptions, load; "
+            f"load({sources!r}, IngestOptions(cache_dir={options.cache_dir!r}, "
+            f"quantize={options.quantize!r}), progress=False)")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
@@ -48,24 +50,29 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=0, help="pool size (0 = all cores)")
     parser.add_argument("--repeats", type=int, default=5, help="warm runs; the median counts")
     parser.add_argument("--skip-single", action="store_true", help="skip the 1-process run")
+    parser.add_argument("--cache-dir", help="empty folder for the cache, kept afterwards "
+                        "(default: a temporary one)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     sources = args.source or ["corpus:essen"]
     cores = os.cpu_count() or 1
     rows = []
-    with tempfile.TemporaryDirectory() as pooled_cache:
-        pooled_s, result = timed(sources, IngestOptions(cache_dir=pooled_cache, jobs=args.jobs))
+    with tempfile.TemporaryDirectory() as temporary:
+        pooled_cache = args.cache_dir or temporary
+        cached = IngestOptions(cache_dir=pooled_cache)
+        if args.cache_dir and any(Path(args.cache_dir).glob("*")):
+            parser.error(f"--cache-dir {args.cache_dir} must be empty: the first run is cold")
+        pooled_s, result = timed(sources, replace(cached, jobs=args.jobs))  # fills the cache
         melodies = len(result.melodies)
         notes = sum(len(m) for m in result.melodies)
         rows.append(("cold, pool", args.jobs or cores, pooled_s))
         if not args.skip_single:
             single_s, _ = timed(sources, IngestOptions(use_cache=False, jobs=1))
             rows.append(("cold, 1 process", 1, single_s))
-        warm = sorted(timed(sources, IngestOptions(cache_dir=pooled_cache))[0]
-                      for _ in range(args.repeats))
+        warm = sorted(timed(sources, cached)[0] for _ in range(args.repeats))
         warm_s = warm[len(warm) // 2]
         rows.append(("warm (cache), load()", 1, warm_s))
-        fresh_s = fresh_process_seconds(sources, pooled_cache)
+        fresh_s = fresh_process_seconds(sources, cached)
         rows.append(("warm, new python process", 1, fresh_s))
     print(f"{' + '.join(sources)}: {result.sources} files, {melodies} melodies, {notes} notes, "
           f"{len(result.rejected)} rejected; {cores} cores")
