@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from melodyrnn.cli_data import ingest_options
+
 DEFAULT_MODEL_PATH = "melodyrnn.pt"
 
 
@@ -44,8 +46,16 @@ def note(message: str) -> None:
 
 @click.group(cls=MelodyGroup, help=__doc__)
 @click.version_option(package_name="melodyrnn")
-def main() -> None:
-    pass
+@click.option("--threads", default=None, type=click.IntRange(1, 256), envvar="MELODYRNN_THREADS",
+              help="CPU threads for PyTorch [default: 1, fastest for these small models; "
+                   "env MELODYRNN_THREADS].")
+def main(threads: int | None) -> None:
+    import os
+
+    # Read by PyTorch when it is first imported; commands import it lazily, after this.
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -84,15 +94,23 @@ def main() -> None:
 @click.option("--rng-seed", default=0, show_default=True, help="Seed for a repeatable run.")
 @click.option("-o", "--out", default=DEFAULT_MODEL_PATH, show_default=True,
               type=click.Path(dir_okay=False), help="Checkpoint to write.")
+@click.option("--valid-fraction", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 0.9),
+              help="Hold out this share of melodies (split by melody, fixed seed); the split "
+                   "is saved in the checkpoint for `evaluate --split valid`.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@ingest_options
 def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, layers: int,
           embedding_dim: int, dropout: float, window: int, batching: str, batch_size: int,
           bptt: int, epochs: int, lr: float, clip: float, stop_accuracy: float,
-          stop_patience: int, vocab: str, rng_seed: int, out: str, progress: bool) -> None:
+          stop_patience: int, vocab: str, rng_seed: int, out: str, valid_fraction: float,
+          progress: bool, **ingest: Any) -> None:
     """Train a model on melodies in SOURCES and save it.
 
-    SOURCES are song text files (see README for the format). Training stops early once
-    the model predicts every training note (see --stop-accuracy).
+    SOURCES are song text files, MIDI, MusicXML, ABC or kern files, folders of them, glob
+    patterns, or music21 corpora such as corpus:essen/kinder (see `melodyrnn data
+    list-corpora`). Training stops early once the model predicts every training note (see
+    --stop-accuracy).
     """
     _check_positive(hidden=hidden, layers=layers, window=window, epochs=epochs,
                     batch_size=batch_size, bptt=bptt, embedding_dim=embedding_dim)
@@ -102,7 +120,15 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
     from melodyrnn.pipeline import fit
     from melodyrnn.train import TrainConfig
 
-    melodies = _read_melodies(sources)
+    melodies = _read_melodies(sources, progress=progress, **ingest)
+    valid: list[int] = []
+    if valid_fraction > 0:
+        from melodyrnn.ingest import split_by_melody
+
+        train_index, valid = split_by_melody(melodies, valid_fraction, rng_seed)
+        held_out = [melodies[i] for i in valid]
+        melodies = [melodies[i] for i in train_index]
+        note(f"held out {len(held_out)} melodies for validation")
     codec = NoteCodec.classic() if vocab == "classic" else NoteCodec.fit(melodies)
     model_config = ModelConfig(arch=arch, hidden=hidden, layers=layers, input=input_kind,
                                embedding_dim=embedding_dim, dropout=dropout)
@@ -115,7 +141,7 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
          f"{notes} notes, {codec.vocab_size} distinct tokens")
     first = melodies[0]
     metadata = {"tempo": first.tempo, "time_signature": list(first.time_signature),
-                "key": first.key, "sources": list(sources)}
+                "key": first.key, "sources": list(sources), "valid_indices": valid}
     report = fit(melodies, codec, model_config, train_config, metadata, progress=progress,
                  log=note)
     last = report.result.history[-1] if report.result.history else None
@@ -124,6 +150,14 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
              f"loss {last.loss:.4f}, accuracy {last.accuracy:.1%}")
     path = ckpt.save(report.checkpoint, out)
     click.echo(f"saved model to {path}")
+    if valid:
+        from melodyrnn.pipeline import score_items
+
+        known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))]
+        result = score_items(report.checkpoint, known)
+        note(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
+             f"tokens; one-step {result.one_step.accuracy:.1%}, "
+             f"{result.bits_per_token:.3f} bits/note")
     if report.result.interrupted:
         sys.exit(130)
 
@@ -142,51 +176,154 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
               "notes (0 = all).")
 @click.option("--top-p", default=1.0, show_default=True, help="Sample among the most likely "
               "notes whose probabilities add up to p (nucleus sampling).")
+@click.option("--beam", default=0, show_default=True,
+              help="Beam search of this width for the most probable continuation "
+                   "(0 = sample).")
 @click.option("--num-outputs", default=1, show_default=True,
               help="Melodies to generate in one batch.")
 @click.option("--rng-seed", default=0, show_default=True, help="Seed for repeatable sampling.")
+@click.option("--key", "key_tonic", default=None,
+              help="Keep to the scale of this tonic, e.g. G, F#, Bb (see --mode).")
+@click.option("--mode", default="major", show_default=True,
+              help="Scale for --key: major, minor, dorian, phrygian, lydian, mixolydian, "
+                   "aeolian, locrian.")
+@click.option("--range", "pitch_range", default=None,
+              help="Keep notes within a register, e.g. C4:C6.")
+@click.option("--bars", default=None, type=int,
+              help="Generate this many bars after the seed, ending on a bar line "
+                   "(overrides --length).")
+@click.option("--time", "time_signature", default=None,
+              help="Time signature for --bars and the output, e.g. 3/4 "
+                   "(default: the training data's).")
+@click.option("--no-stop", is_flag=True,
+              help="Do not stop at the model's end-of-melody token.")
+@click.option("--primer", "primer_file", default=None, type=click.Path(dir_okay=False),
+              help="Start from the last --primer-notes notes of a file (.txt .mid .musicxml "
+                   ".xml .mxl .abc) instead of --seed.")
+@click.option("--primer-notes", default=8, show_default=True,
+              help="How many notes from the end of --primer to use.")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help=f"Checkpoint to use (default: ./{DEFAULT_MODEL_PATH}).")
 @click.option("-o", "--out", default=None, type=click.Path(dir_okay=False),
               help="Write to a file instead of stdout; the suffix picks the format: "
-                   ".txt .mid .midi .musicxml .xml. Several outputs get numbered files.")
+                   ".txt .mid .midi .musicxml .xml .abc .png (piano roll) .svg (notation). "
+                   "Several outputs get numbered files.")
+@click.option("--score", is_flag=True, help="With -o .png: engrave notation, not a piano roll.")
+@click.option("--bpm", default=None, type=click.IntRange(1, 1000),
+              help="Tempo of the output (default: the training data's).")
+@click.option("--program", default=0, show_default=True, type=click.IntRange(0, 127),
+              help="General MIDI instrument for MIDI output and --play (0 = piano).")
 @click.option("--play", "play_it", is_flag=True,
               help="Play the (first) melody: to --port, else through the sound device.")
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
-             top_k: int, top_p: float, num_outputs: int, rng_seed: int,
-             model_path: str | None, out: str | None, play_it: bool, port: str | None) -> None:
-    """Continue a melody with a trained model and print it (seed first) as text."""
-    _check_positive(num_outputs=num_outputs)
+             top_k: int, top_p: float, beam: int, num_outputs: int, rng_seed: int,
+             key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
+             time_signature: str | None, no_stop: bool, primer_file: str | None,
+             primer_notes: int, model_path: str | None, out: str | None, score: bool,
+             bpm: int | None, program: int, play_it: bool, port: str | None) -> None:
+    """Continue a melody with a trained model and print it (seed first) as text.
+
+    \b
+    melodyrnn generate --seed g8 e8 e4 f8
+    melodyrnn generate --seed g8 e8 e4 f8 --temperature 0.9 --top-p 0.95 --num-outputs 4
+    melodyrnn generate --primer tune.mid --key G --range D4:D6 --bars 8 -o new.musicxml
+    """
+    _check_positive(num_outputs=num_outputs, primer_notes=primer_notes)
     if length < 0:
         raise click.BadParameter("expected 0 or more", param_hint="--length")
-    from melodyrnn.generate import Sampling
-    from melodyrnn.notation import format_melodies, parse_tokens
-    from melodyrnn.pipeline import continue_items
+    if beam < 0:
+        raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
+    if primer_file and (seed or more_seed):
+        raise click.UsageError("give either --seed or --primer, not both")
+    from dataclasses import replace
 
+    from melodyrnn.generate import Sampling
+    from melodyrnn.notation import format_melodies
+    from melodyrnn.pipeline import continue_items
+    from melodyrnn.steering import Steering, parse_range
+
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
+    steering = Steering(key=_key_tonic(key_tonic), mode=mode.lower(),
+                        pitch_range=parse_range(pitch_range) if pitch_range else None,
+                        bars=bars, stop_at_end=not no_stop)
     checkpoint = _load_model(model_path)
     like = _melody_settings(checkpoint.metadata)
-    tokens = " ".join(([seed] if seed else []) + list(more_seed))
-    if tokens:
-        primer = like.with_notes(parse_tokens(tokens, source="--seed").notes)
-    else:
-        primer = checkpoint.codec.decode(checkpoint.metadata.get("primer", []), like=like)
-        note(f"no --seed given: starting from the first training song's opening "
-             f"({len(primer)} notes)")
-    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
-    melodies = continue_items(checkpoint, primer, length, sampling, num_outputs, rng_seed)
+    if time_signature:
+        like = replace(like, time_signature=_parse_time(time_signature))
+    if key_tonic:
+        like = replace(like, key=f"{steering.key} {steering.mode}")
+    if bpm:
+        like = replace(like, tempo=bpm)
+    primer = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, like)
+    constraints = steering.constraints(checkpoint.codec, primer)
+    melodies = continue_items(checkpoint, primer, length if bars is None else BARS_TOKEN_CAP,
+                              sampling, num_outputs, rng_seed, constraints, beam)
     if out is None:
         click.echo(format_melodies(melodies), nl=False)
     else:
         from melodyrnn.export import write
 
         for path, melody in zip(_numbered(Path(out), len(melodies)), melodies):
-            write([melody], path)
+            write([melody], path, program=program, primer_notes=len(primer), score=score)
             note(f"wrote {path}")
     if play_it:
         from melodyrnn.play import play_melody
 
-        play_melody(melodies[0], port=port)
+        play_melody(melodies[0], port=port, program=program)
+
+
+BARS_TOKEN_CAP = 10_000  # with --bars the bar count ends generation; this only bounds it
+
+
+def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | None,
+            primer_notes: int, checkpoint, like):
+    """The melody to continue: --seed tokens, the end of a --primer file, or the default."""
+    from melodyrnn.notation import parse_tokens
+
+    tokens = " ".join(([seed] if seed else []) + list(more_seed))
+    if tokens.strip():
+        return like.with_notes(parse_tokens(tokens, source="--seed").notes)
+    if seed is not None:
+        raise click.BadParameter("no notes given", param_hint="--seed")
+    if primer_file:
+        from melodyrnn.formats import read
+
+        notes = read(primer_file)[0].notes[-primer_notes:]
+        note(f"primer: the last {len(notes)} notes of {primer_file}")
+        return like.with_notes(notes)
+    primer = checkpoint.codec.decode(checkpoint.metadata.get("primer", []), like=like)
+    note(f"no --seed given: starting from the first training song's opening "
+         f"({len(primer)} notes)")
+    return primer
+
+
+def _key_tonic(text: str | None) -> str | None:
+    """A tonic such as 'g', 'F#', 'bes' or 'Bb' as 'G', 'F#', 'Bb'."""
+    if text is None:
+        return None
+    from melodyrnn.music import split_key
+
+    name = text.strip()
+    name = name[0].upper() + name[1:].replace("is", "#").replace("es", "b")
+    if name[1:] == "s":  # 'as' and 'es'
+        name = name[0] + "b"
+    try:
+        split_key(name)
+    except Exception:
+        raise click.BadParameter(f"'{text}' is not a tonic: expected e.g. G, F#, Bb",
+                                 param_hint="--key") from None
+    return name
+
+
+def _parse_time(text: str) -> tuple[int, int]:
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or int(match[1]) < 1 or int(match[2]) not in (1, 2, 4, 8, 16, 32, 64):
+        raise click.BadParameter(f"'{text}' is not a time signature: expected e.g. 3/4 or 6/8",
+                                 param_hint="--time")
+    return int(match[1]), int(match[2])
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -197,9 +334,13 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
               help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}).")
 @click.option("--window", default=None, type=int,
               help="Real tokens given before predicting (default: the model's window).")
+@click.option("--split", type=click.Choice(["all", "valid"]), default="all", show_default=True,
+              help="valid: only the melodies held out by `train --valid-fraction` (give the "
+                   "same SOURCES and reading options as for training).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
-             as_json: bool) -> None:
+             split: str, as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -212,8 +353,19 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     from melodyrnn.pipeline import score_items
 
     checkpoint = _load_model(model_path)
-    melodies = _read_melodies(sources)
+    melodies = _read_melodies(sources, **ingest)
+    if split == "valid":
+        indices = checkpoint.metadata.get("valid_indices") or []
+        if not indices:
+            raise click.UsageError("this model was trained without --valid-fraction")
+        if max(indices) >= len(melodies):
+            raise click.UsageError("SOURCES differ from the training run's: give the same ones")
+        melodies = [melodies[i] for i in indices]
     result = score_items(checkpoint, melodies, window)
+    if result.one_step.total == 0:
+        raise click.ClickException(f"nothing to evaluate: every melody has at most "
+                                   f"{window or checkpoint.model_config.window} notes "
+                                   "(see --window)")
     if as_json:
         click.echo(json.dumps(result.to_dict()))
         return
@@ -234,13 +386,16 @@ def _check_positive(**values: int) -> None:
                                      param_hint=f"--{name.replace('_', '-')}")
 
 
-def _read_melodies(sources: tuple[str, ...]) -> list:
-    from melodyrnn.notation import parse_file
+def _read_melodies(sources: tuple[str, ...], **ingest: Any) -> list:
+    from melodyrnn.cli_data import ingest_from_cli
 
-    melodies = []
-    for source in sources:
-        melodies.extend(parse_file(source))
-    return melodies
+    return ingest_from_cli(sources, **ingest).melodies
+
+
+def _tokens(melody) -> list[str]:
+    from melodyrnn.notation import note_text
+
+    return [note_text(n) for n in melody.notes]
 
 
 def _load_model(model_path: str | None):
@@ -273,12 +428,10 @@ def _numbered(path: Path, count: int) -> list[Path]:
             for i in range(1, count + 1)]
 
 # Commands from other modules; each imports only click at load time.
-from melodyrnn import cli_audio  # noqa: E402
+from melodyrnn import cli_audio, cli_data  # noqa: E402
 
 main.add_command(cli_audio.ports)
 main.add_command(cli_audio.play)
 main.add_command(cli_audio.render)
-
-from melodyrnn import cli_data  # noqa: E402
 
 main.add_command(cli_data.data)

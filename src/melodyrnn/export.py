@@ -6,6 +6,7 @@ No torch here.
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import tempfile
@@ -189,11 +190,12 @@ def write_abc(melodies: list[Melody], file: IO[bytes]) -> None:
     file.write("\n".join(abc_text(m, i) for i, m in enumerate(melodies, 1)).encode("utf-8"))
 
 
-def write_piano_roll(melodies: list[Melody], file: IO[bytes], primer_notes: int = 0) -> None:
-    """Write the first melody as a piano-roll PNG."""
-    from melodyrnn.pictures import piano_roll_png
+def write_png(melodies: list[Melody], file: IO[bytes], primer_notes: int = 0,
+              score: bool = False) -> None:
+    """Write the first melody as a piano-roll PNG, or engraved as notation with ``score``."""
+    from melodyrnn.pictures import piano_roll_png, score_png
 
-    file.write(piano_roll_png(melodies[0], primer_notes))
+    file.write(score_png(melodies[0]) if score else piano_roll_png(melodies[0], primer_notes))
 
 
 def write_svg(melodies: list[Melody], file: IO[bytes]) -> None:
@@ -205,7 +207,7 @@ def write_svg(melodies: list[Melody], file: IO[bytes]) -> None:
 
 WRITERS: dict[str, Callable[..., None]] = {
     ".abc": write_abc,
-    ".png": write_piano_roll,
+    ".png": write_png,
     ".svg": write_svg,
     ".txt": write_text,
     ".mid": write_midi,
@@ -216,7 +218,10 @@ WRITERS: dict[str, Callable[..., None]] = {
 
 
 def write(melodies: list[Melody] | Melody, path: str | Path, **options) -> Path:
-    """Write melodies to a file whose suffix picks the format; return the path written."""
+    """Write melodies to a file whose suffix picks the format; return the path written.
+
+    ``options`` (``program``, ``primer_notes``, ``score``) go to the writers that use them.
+    """
     if isinstance(melodies, Melody):
         melodies = [melodies]
     path = Path(path)
@@ -224,6 +229,8 @@ def write(melodies: list[Melody] | Melody, path: str | Path, **options) -> Path:
     if writer is None:
         raise MelodyError(f"{path}: unknown output suffix '{path.suffix}': expected one of "
                           f"{' '.join(sorted(WRITERS))}")
+    accepted = inspect.signature(writer).parameters
+    options = {name: value for name, value in options.items() if name in accepted}
     buffer = io.BytesIO()
     writer(melodies, buffer, **options)  # render fully before touching the disk
     with atomic_write(path) as file:
