@@ -75,7 +75,7 @@ def test_train_with_the_classic_vocabulary_uses_the_14_token_table(runner, nabiy
 
 def test_train_on_a_missing_file_names_the_file(runner, tmp_path):
     result = run(runner, "train", tmp_path / "absent.txt", ok=False)
-    assert "absent.txt: cannot read" in result.stderr
+    assert "absent.txt" in result.stderr and "not found" in result.stderr
 
 
 def test_train_on_a_bad_song_points_at_the_token(runner, tmp_path):
@@ -269,7 +269,7 @@ def test_evaluate_prints_both_protocols(runner, nabiya_model, nabiya_path):
 
 def test_evaluate_on_a_missing_file_names_it(runner, nabiya_model, tmp_path):
     result = run(runner, "evaluate", tmp_path / "nope.txt", "--model", nabiya_model, ok=False)
-    assert "nope.txt: cannot read" in result.stderr
+    assert "nope.txt" in result.stderr and "not found" in result.stderr
 
 
 def test_evaluate_on_notes_the_model_never_saw_lists_known_tokens(runner, nabiya_model,

@@ -155,3 +155,17 @@ def test_rejection_summary_groups_reasons():
     text = ingest.rejection_summary(rejected, 9)
     assert text.splitlines()[0] == "rejected 6 (of 9 files):"
     assert "5 × no notes" in text and "f0, f1, f2 ..." in text and "1 × odd" in text
+
+
+def test_cached_rejection_names_the_file_at_its_current_path(tmp_path):
+    cache = tmp_path / "cache"
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "song.txt").write_text("g8 e8\nf8 x4\n", encoding="utf-8")
+    options = IngestOptions(cache_dir=str(cache))
+    with pytest.raises(MelodyError):
+        load([str(tmp_path / "first" / "song.txt")], options, progress=False)
+    with pytest.raises(MelodyError) as second:
+        load([str(tmp_path / "second" / "song.txt")], options, progress=False)
+    assert f"{tmp_path / 'second' / 'song.txt'}:2:4" in str(second.value)
+    assert "first" not in str(second.value)

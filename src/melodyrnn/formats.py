@@ -31,7 +31,7 @@ from melodyrnn.music import (
 )
 from melodyrnn.notation import DURATION_VALUES
 
-READER_VERSION = 3  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 4  # bump when extraction changes, so cached melodies are parsed again
 DEFAULT_QUANTIZE = "16+24"  # sixteenths plus sixteenth- (and so eighth-) note triplets
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 KEY_SHIFTS = range(-5, 7)  # one transposition into each of the twelve keys

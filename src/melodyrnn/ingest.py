@@ -269,6 +269,9 @@ def _cache_key(content: bytes, options: IngestOptions, part: str | None) -> str:
     return hashlib.sha256(settings.encode() + b"\0" + content).hexdigest()[:40]
 
 
+SOURCE_MARK = "\0source\0"  # stands for the file's path inside cached rejection reasons
+
+
 def encode_pieces(pieces: list[Piece], source: str) -> dict:
     """Pieces as plain JSON data: a table of distinct notes and indexes into it."""
     table: dict[Note, int] = {}
@@ -276,7 +279,8 @@ def encode_pieces(pieces: list[Piece], source: str) -> dict:
     for piece in pieces:
         if isinstance(piece, Rejection):
             where = piece.source[len(source):] if piece.source.startswith(source) else piece.source
-            items.append({"source": where, "reason": piece.reason})
+            # The same content may later sit at another path: keep the path out of the entry.
+            items.append({"source": where, "reason": piece.reason.replace(source, SOURCE_MARK)})
             continue
         indexes = [table.setdefault(n, len(table)) for n in piece.notes]
         items.append([piece.title, piece.tempo, list(piece.time_signature), piece.key, indexes])
@@ -294,7 +298,7 @@ def decode_pieces(data: dict, source: str) -> list[Piece]:
         if isinstance(item, dict):
             where = item["source"]
             pieces.append(Rejection(source + where if where.startswith("#") or not where
-                                    else where, item["reason"]))
+                                    else where, item["reason"].replace(SOURCE_MARK, source)))
         else:
             title, tempo, metre, key, indexes = item
             pieces.append(Melody(tuple(map(table.__getitem__, indexes)), tempo, tuple(metre),
