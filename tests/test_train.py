@@ -164,7 +164,8 @@ def test_interrupting_training_keeps_the_model_and_says_when(nabiya, monkeypatch
     monkeypatch.setitem(train_module.OBJECTIVES, "class", interrupted_after_a_while)
     report = quiet_fit([nabiya], epochs=10)
     assert report.result.interrupted
-    assert report.result.stop_reason == "interrupted at epoch 3"
+    assert report.result.stop_reason.startswith("interrupted: kept the weights of epoch 3")
+    assert "--resume" in report.result.stop_reason
 
 
 def test_class_objective_ignores_padding_targets():

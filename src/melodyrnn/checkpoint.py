@@ -33,6 +33,7 @@ class Checkpoint:
     codec: TokenCodec
     train_config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    training_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_config(self) -> ModelConfig:
@@ -50,6 +51,7 @@ def save(checkpoint: Checkpoint, path: str | Path) -> Path:
         "codec": checkpoint.codec.to_dict(),
         "metadata": dict(checkpoint.metadata),
         "state_dict": checkpoint.model.state_dict(),
+        "training_state": checkpoint.training_state,
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -89,7 +91,8 @@ def load(path: str | Path) -> Checkpoint:
     except (KeyError, TypeError, RuntimeError, MelodyError) as err:
         raise CheckpointError(f"{path}: damaged melodyrnn checkpoint: {str(err)[:200]}") from None
     model.eval()
-    return Checkpoint(model, codec, payload.get("train_config", {}), payload.get("metadata", {}))
+    return Checkpoint(model, codec, payload.get("train_config", {}), payload.get("metadata", {}),
+                      payload.get("training_state") or {})
 
 
 def _unpickling_reason(err: pickle.UnpicklingError) -> str:

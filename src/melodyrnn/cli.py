@@ -98,13 +98,24 @@ def main(threads: int | None) -> None:
               type=click.FloatRange(0.0, 0.9),
               help="Hold out this share of melodies (split by melody, fixed seed); the split "
                    "is saved in the checkpoint for `evaluate --split valid`.")
+@click.option("--resume", "resume_path", default=None, type=click.Path(dir_okay=False),
+              help="Continue an interrupted or finished run from its checkpoint (same "
+                   "SOURCES; its settings are kept, --epochs may raise the total).")
+@click.option("--checkpoint-every", default=0, show_default=True, type=click.IntRange(0),
+              help="Also save the checkpoint every N epochs (0 = only at the end).")
+@click.option("--device", default="auto", show_default=True,
+              type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+              help="Where to train; auto picks a GPU when there is one.")
+@click.option("--amp", is_flag=True, help="Mixed precision (bfloat16) on a GPU.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @ingest_options
-def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, layers: int,
-          embedding_dim: int, dropout: float, window: int, batching: str, batch_size: int,
-          bptt: int, epochs: int, lr: float, clip: float, stop_accuracy: float,
-          stop_patience: int, vocab: str, rng_seed: int, out: str, valid_fraction: float,
-          progress: bool, **ingest: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: str, hidden: int,
+          layers: int, embedding_dim: int, dropout: float, window: int, batching: str,
+          batch_size: int, bptt: int, epochs: int, lr: float, clip: float,
+          stop_accuracy: float, stop_patience: int, vocab: str, rng_seed: int, out: str,
+          valid_fraction: float, resume_path: str | None, checkpoint_every: int, device: str,
+          amp: bool, progress: bool, **ingest: Any) -> None:
     """Train a model on melodies in SOURCES and save it.
 
     SOURCES are song text files, MIDI, MusicXML, ABC or kern files, folders of them, glob
@@ -142,8 +153,18 @@ def train(sources: tuple[str, ...], arch: str, input_kind: str, hidden: int, lay
     first = melodies[0]
     metadata = {"tempo": first.tempo, "time_signature": list(first.time_signature),
                 "key": first.key, "sources": list(sources), "valid_indices": valid}
+    resume = None
+    if resume_path:
+        resume, train_config = _resume_from(ctx, resume_path, epochs)
+        codec = resume.codec
+    from melodyrnn.train import pick_device
+
+    where = pick_device(device)
+    if where.type != "cpu":
+        note(f"training on {where}")
     report = fit(melodies, codec, model_config, train_config, metadata, progress=progress,
-                 log=note)
+                 log=note, resume=resume, device=where, amp=amp and where.type == "cuda",
+                 save_every=checkpoint_every, save_to=out)
     last = report.result.history[-1] if report.result.history else None
     if last is not None:
         note(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
@@ -378,6 +399,24 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
 
 
 # --- shared helpers --------------------------------------------------------------------------
+
+def _resume_from(ctx: click.Context, path: str, epochs: int):
+    """The checkpoint to resume and its training settings (with --epochs if given)."""
+    from dataclasses import replace
+
+    from melodyrnn import checkpoint as ckpt
+    from melodyrnn.train import TrainConfig
+
+    resume = ckpt.load(path)
+    if not resume.training_state:
+        raise click.UsageError(f"{path} holds no training state to resume from")
+    train_config = TrainConfig(**resume.train_config)
+    if ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT:
+        train_config = replace(train_config, epochs=epochs)
+    done = resume.training_state["epoch"]
+    note(f"resuming {path} after epoch {done} of {train_config.epochs}")
+    return resume, train_config
+
 
 def _check_positive(**values: int) -> None:
     for name, value in values.items():

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from melodyrnn.checkpoint import Checkpoint
+from melodyrnn.checkpoint import Checkpoint, save
 from melodyrnn.codec import TokenCodec
 from melodyrnn.evaluate import Evaluation, evaluate
 from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
@@ -34,20 +34,43 @@ class FitReport:
 
 def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         train_config: TrainConfig, metadata: dict[str, Any] | None = None,
-        progress: bool = True, log: Callable[[str], None] | None = None) -> FitReport:
-    """Encode items with ``codec``, train a fresh model on them and wrap it as a checkpoint."""
+        progress: bool = True, log: Callable[[str], None] | None = None,
+        resume: Checkpoint | None = None, device: torch.device | None = None,
+        amp: bool = False, save_every: int = 0, save_to: str | None = None) -> FitReport:
+    """Encode items with ``codec``, train a model on them and wrap it as a checkpoint.
+
+    With ``resume``, its model, codec and training state continue instead of a fresh
+    model. With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
+    epochs (atomically), so a crash loses little.
+    """
+    if resume is not None:
+        codec, model = resume.codec, resume.model
     streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
-    model_config = replace(model_config, vocab_size=codec.vocab_size,
-                           output_size=codec.vocab_size, window=train_config.window)
-    torch.manual_seed(train_config.rng_seed)
-    model = SequenceModel(model_config)
+    if resume is None:
+        model_config = replace(model_config, vocab_size=codec.vocab_size,
+                               output_size=codec.vocab_size, window=train_config.window)
+        torch.manual_seed(train_config.rng_seed)
+        model = SequenceModel(model_config)
+    metadata = {**(resume.metadata if resume else {}), **(metadata or {}),
+                "primer": streams[0][: train_config.window]}
+
+    def checkpoint_of(result: TrainResult) -> Checkpoint:
+        return Checkpoint(model, codec, train_config.to_dict(),
+                          {**metadata, "epochs_run": result.epochs_run,
+                           "stop_reason": result.stop_reason}, result.training_state)
+
+    def save_now(result: TrainResult) -> None:
+        if save_every and save_to and result.epochs_run % save_every == 0:
+            save(checkpoint_of(result), save_to)
+
     started = time.perf_counter()
-    result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log)
+    result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log,
+                   resume=resume.training_state if resume else None, device=device, amp=amp,
+                   on_epoch=save_now)
     seconds = time.perf_counter() - started
-    metadata = {**(metadata or {}), "primer": streams[0][: train_config.window],
-                "epochs_run": result.epochs_run, "stop_reason": result.stop_reason}
-    checkpoint = Checkpoint(model, codec, train_config.to_dict(), metadata)
-    return FitReport(checkpoint, result, seconds, len(items), sum(len(s) for s in streams))
+    model.cpu()
+    return FitReport(checkpoint_of(result), result, seconds, len(items),
+                     sum(len(s) for s in streams))
 
 
 def feed_of(checkpoint: Checkpoint):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import sys
@@ -61,6 +62,7 @@ class TrainResult:
     history: list[EpochStats] = field(default_factory=list)
     stop_reason: str = ""
     interrupted: bool = False
+    training_state: dict[str, Any] = field(default_factory=dict)
 
 
 def class_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int, int]:
@@ -93,15 +95,18 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
-                 optimizer: torch.optim.Optimizer | None = None,
-                 clip: float = 0.0) -> EpochStats:
+                 optimizer: torch.optim.Optimizer | None = None, clip: float = 0.0,
+                 device: torch.device | None = None, amp: bool = False) -> EpochStats:
     """One pass: carry state through each episode; update weights after every chunk if training."""
+    device = device or torch.device("cpu")
     total_loss, correct, count = 0.0, 0, 0
     for episode in episodes:
         state = None
         for inputs, targets in episode:
-            output, state = model(inputs, state)
-            loss, chunk_correct, chunk_count = objective(output, targets)
+            inputs, targets = inputs.to(device), targets.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                output, state = model(inputs, state)
+            loss, chunk_correct, chunk_count = objective(output.float(), targets)
             if optimizer is not None and chunk_count:
                 optimizer.zero_grad()
                 (loss / chunk_count).backward()
@@ -117,53 +122,124 @@ def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: C
     return EpochStats(total_loss / count, correct / count, count)
 
 
-def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode],
-                      objective: Callable) -> EpochStats:
+def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
+                      device: torch.device | None = None) -> EpochStats:
     """Loss and accuracy without training (dropout off, no gradients)."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        stats = run_episodes(model, episodes, objective)
+        stats = run_episodes(model, episodes, objective, device=device)
     model.train(was_training)
     return stats
 
 
+def pick_device(name: str = "auto") -> torch.device:
+    """The torch device for ``--device auto|cpu|cuda|mps``; auto prefers an accelerator."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise MelodyError("--device cuda: no CUDA GPU is available (try --device auto)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise MelodyError("--device mps: Apple's Metal backend is not available")
+    if name not in ("cpu", "cuda", "mps"):
+        raise MelodyError(f"--device {name}: expected auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+@dataclass
+class _Snapshot:
+    """Everything that changes during an epoch, as it stood at the end of the last one."""
+
+    epoch: int
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    data_rng: torch.Tensor
+    torch_rng: torch.Tensor
+    streak: int
+
+    @classmethod
+    def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+             generator: torch.Generator, streak: int) -> _Snapshot:
+        return cls(epoch, {k: v.detach().clone() for k, v in model.state_dict().items()},
+                   copy.deepcopy(optimizer.state_dict()), generator.get_state(),
+                   torch.get_rng_state(), streak)
+
+    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                generator: torch.Generator) -> None:
+        model.load_state_dict(self.weights)
+        optimizer.load_state_dict(self.optimizer)
+        generator.set_state(self.data_rng)
+        torch.set_rng_state(self.torch_rng)
+
+    def training_state(self) -> dict[str, Any]:
+        """Plain data (and tensors) for a checkpoint, enough to resume exactly."""
+        return {"epoch": self.epoch, "optimizer": self.optimizer, "data_rng": self.data_rng,
+                "torch_rng": self.torch_rng, "streak": self.streak}
+
+
 def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainConfig,
           target_kind: str = "class", progress: bool = True,
-          log: Callable[[str], None] | None = None) -> TrainResult:
-    """Train ``model`` on token streams (one per song) with Adam; stop early at ``stop_accuracy``."""
+          log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
+          device: torch.device | None = None, amp: bool = False,
+          on_epoch: Callable[[TrainResult], None] | None = None) -> TrainResult:
+    """Train ``model`` on token streams (one per song) with Adam; stop early at ``stop_accuracy``.
+
+    ``resume`` is a previous run's ``result.training_state``: training goes on from there
+    and ends with the same weights as an uninterrupted run. Ctrl-C or a non-finite loss
+    rolls back to the end of the last whole epoch, so the result is always consistent.
+    """
     log = log or (lambda message: print(message, file=sys.stderr))
+    device = device or torch.device("cpu")
     generator = seed_everything(config.rng_seed)
     objective = OBJECTIVES[target_kind]
     if config.batching not in BATCHINGS:
         raise MelodyError(f"unknown batching '{config.batching}': expected one of "
                           f"{', '.join(BATCHINGS)}")
     fixed_order = config.batching == "windows"
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # Snapshots are taken before each epoch's data order is drawn, so a resumed run draws it
+    # again from the same generator state and sees exactly what the uninterrupted run saw.
+    snapshot = _Snapshot.take(0, model, optimizer, generator, 0)
+    if resume is not None:
+        snapshot = _Snapshot(resume["epoch"], snapshot.weights, resume["optimizer"],
+                             resume["data_rng"], resume["torch_rng"], resume["streak"])
+        snapshot.restore(model, optimizer, generator)
     episodes = BATCHINGS[config.batching](streams, config, generator)
     if count_targets(episodes) == 0:
         raise MelodyError(f"no training examples: every song is shorter than "
                           f"{config.window + 1} items")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    result = TrainResult(stop_reason=f"ran all {config.epochs} epochs")
+    result = TrainResult(epochs_run=snapshot.epoch,
+                         stop_reason=f"ran all {config.epochs} epochs")
     model.train()
-    bar = _progress_bar(config.epochs, progress)
-    streak = 0
+    bar = _progress_bar(config.epochs, progress, initial=snapshot.epoch)
+    streak = snapshot.streak
     try:
-        for epoch in range(1, config.epochs + 1):
-            if not fixed_order and epoch > 1:
+        for epoch in range(snapshot.epoch + 1, config.epochs + 1):
+            stats = run_episodes(model, episodes, objective, optimizer, config.clip, device, amp)
+            if not math.isfinite(stats.loss):
+                snapshot.restore(model, optimizer, generator)
+                result.stop_reason = (f"stopped at epoch {epoch}: the loss is not finite; kept "
+                                      f"the weights of epoch {snapshot.epoch} (try a lower --lr)")
+                break
+            reached = stats.accuracy >= config.stop_accuracy
+            streak = streak + 1 if reached else 0
+            snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak)
+            if not fixed_order:
                 episodes = BATCHINGS[config.batching](streams, config, generator)
-            stats = run_episodes(model, episodes, objective, optimizer, config.clip)
             result.history.append(stats)
             result.epochs_run = epoch
             bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}")
             bar.update()
-            if not math.isfinite(stats.loss):
-                result.stop_reason = f"stopped at epoch {epoch}: the loss is not finite"
-                break
-            reached = stats.accuracy >= config.stop_accuracy
-            streak = streak + 1 if reached else 0
+            if on_epoch is not None:
+                result.training_state = snapshot.training_state()
+                on_epoch(result)
             if reached and streak > config.stop_patience:
-                check = evaluate_episodes(model, episodes, objective)
+                check = evaluate_episodes(model, episodes, objective, device)
                 if check.accuracy >= config.stop_accuracy:
                     result.stop_reason = (
                         f"stopped at epoch {epoch}: {check.accuracy:.1%} of {check.targets} "
@@ -172,17 +248,20 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                         f"--stop-patience {config.stop_patience})")
                     break
     except KeyboardInterrupt:
+        snapshot.restore(model, optimizer, generator)
         result.interrupted = True
-        result.stop_reason = f"interrupted at epoch {result.epochs_run}"
+        result.stop_reason = (f"interrupted: kept the weights of epoch {snapshot.epoch}; "
+                              "continue with --resume")
     finally:
         bar.close()
+    result.training_state = snapshot.training_state()
     model.eval()
     log(result.stop_reason)
     return result
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool, initial: int = 0):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="training", unit="epoch", disable=not enabled,
+    return tqdm(total=total, initial=initial, desc="training", unit="epoch", disable=not enabled,
                 file=sys.stderr, dynamic_ncols=True, leave=False)

@@ -1,0 +1,165 @@
+"""Resume, interrupts, non-finite losses and crashes while saving never lose or corrupt work."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from melodyrnn import checkpoint as ckpt
+from melodyrnn import train as train_module
+from melodyrnn.codec import NoteCodec
+from melodyrnn.models import ModelConfig
+from melodyrnn.notation import parse_text
+from melodyrnn.pipeline import fit
+
+SONGS = parse_text("c8 d e f g a b c'\n\ne4 d c d e e e2\n\ng8 g a g f e d c\n")
+# Shuffled batches of one song and dropout, so the data order and torch's RNG both matter.
+MODEL = ModelConfig(hidden=16, layers=2, dropout=0.2, embedding_dim=8)
+
+
+def config(epochs: int):
+    return train_module.TrainConfig(epochs=epochs, batch_size=1, stop_accuracy=2.0, rng_seed=3)
+
+
+def weights(checkpoint) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in checkpoint.model.state_dict().items()}
+
+
+def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def quiet_fit(epochs: int, **options):
+    return fit(SONGS, NoteCodec.fit(SONGS), MODEL, config(epochs), progress=False,
+               log=lambda message: None, **options)
+
+
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    whole = quiet_fit(8)
+    first = quiet_fit(3)
+    ckpt.save(first.checkpoint, tmp_path / "part.pt")
+    resumed = fit(SONGS, None, MODEL, config(8), progress=False, log=lambda m: None,
+                  resume=ckpt.load(tmp_path / "part.pt"))
+    assert resumed.result.epochs_run == 8
+    assert same(weights(resumed.checkpoint), weights(whole.checkpoint))
+    assert not same(weights(first.checkpoint), weights(whole.checkpoint))
+
+
+def test_ctrl_c_mid_epoch_keeps_the_last_whole_epoch_and_resumes_exactly(monkeypatch, tmp_path):
+    whole = quiet_fit(6)
+    calls = {"n": 0}
+    real = train_module.class_objective
+
+    def interrupt_in_epoch_four(output, targets):
+        calls["n"] += 1
+        if calls["n"] == 3 * 3 + 2:  # three songs per epoch: the middle of epoch 4
+            raise KeyboardInterrupt
+        return real(output, targets)
+
+    monkeypatch.setitem(train_module.OBJECTIVES, "class", interrupt_in_epoch_four)
+    stopped = quiet_fit(6)
+    monkeypatch.setitem(train_module.OBJECTIVES, "class", real)
+    assert stopped.result.interrupted
+    assert stopped.checkpoint.training_state["epoch"] == 3
+    assert same(weights(stopped.checkpoint), weights(quiet_fit(3).checkpoint))
+    ckpt.save(stopped.checkpoint, tmp_path / "stopped.pt")
+    resumed = fit(SONGS, None, MODEL, config(6), progress=False, log=lambda m: None,
+                  resume=ckpt.load(tmp_path / "stopped.pt"))
+    assert same(weights(resumed.checkpoint), weights(whole.checkpoint))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_weights(monkeypatch):
+    real = train_module.class_objective
+    calls = {"n": 0}
+
+    def nan_in_epoch_three(output, targets):
+        calls["n"] += 1
+        loss, correct, count = real(output, targets)
+        return (loss * float("nan") if calls["n"] > 6 else loss), correct, count
+
+    monkeypatch.setitem(train_module.OBJECTIVES, "class", nan_in_epoch_three)
+    report = quiet_fit(10)
+    assert "not finite" in report.result.stop_reason
+    assert report.checkpoint.training_state["epoch"] == 2
+    monkeypatch.setitem(train_module.OBJECTIVES, "class", real)
+    assert same(weights(report.checkpoint), weights(quiet_fit(2).checkpoint))
+    assert all(torch.isfinite(v).all() for v in weights(report.checkpoint).values())
+
+
+def test_checkpoint_every_n_epochs_is_written_during_training(tmp_path):
+    seen = []
+    path = tmp_path / "run.pt"
+    original = ckpt.save
+
+    def spy(checkpoint, where):
+        seen.append(checkpoint.training_state["epoch"])
+        return original(checkpoint, where)
+
+    import melodyrnn.pipeline as pipeline
+
+    pipeline_save, pipeline.save = pipeline.save, spy
+    try:
+        quiet_fit(6, save_every=2, save_to=str(path))
+    finally:
+        pipeline.save = pipeline_save
+    assert seen == [2, 4, 6]
+    assert ckpt.load(path).training_state["epoch"] == 6
+
+
+def test_a_process_killed_while_saving_leaves_the_previous_checkpoint_intact(tmp_path):
+    path = tmp_path / "model.pt"
+    ckpt.save(quiet_fit(1).checkpoint, path)
+    before = path.read_bytes()
+    child = textwrap.dedent(f"""
+        import os, sys, time
+        from melodyrnn import checkpoint
+        model = checkpoint.load({str(path)!r})
+        os.fsync = lambda fd: (print("writing", flush=True), time.sleep(60))
+        checkpoint.save(model, {str(path)!r})
+    """)
+    process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "writing"  # the temporary file is being written
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert path.read_bytes() == before
+    assert ckpt.load(path).codec.tokens
+    leftovers = [p for p in Path(tmp_path).iterdir() if p.name != "model.pt"]
+    assert leftovers, "the killed writer should have been stopped inside its temporary file"
+    assert all(p.name.startswith(".model.pt.") for p in leftovers)
+
+
+def test_resuming_from_a_checkpoint_without_training_state_is_a_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from melodyrnn.cli import main
+
+    report = quiet_fit(1)
+    report.checkpoint.training_state = {}
+    ckpt.save(report.checkpoint, tmp_path / "old.pt")
+    song = tmp_path / "song.txt"
+    song.write_text("c8 d e f g a b c'\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", str(song), "--resume", str(tmp_path / "old.pt"),
+                                       "--no-progress", "-o", str(tmp_path / "new.pt")])
+    assert result.exit_code != 0
+    assert "no training state" in result.output + (result.stderr or "")
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_asking_for_a_missing_accelerator_is_a_clear_error(device):
+    from melodyrnn.errors import MelodyError
+
+    available = torch.cuda.is_available() if device == "cuda" else torch.backends.mps.is_available()
+    if available:
+        pytest.skip(f"{device} is present here")
+    with pytest.raises(MelodyError, match=f"--device {device}"):
+        train_module.pick_device(device)
+
+
+def test_training_is_repeatable_bit_for_bit_with_the_same_seed():
+    assert same(weights(quiet_fit(4).checkpoint), weights(quiet_fit(4).checkpoint))
