@@ -127,11 +127,21 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
                     batch_size=batch_size, bptt=bptt, embedding_dim=embedding_dim)
     from melodyrnn import checkpoint as ckpt
     from melodyrnn.codec import NoteCodec
+    from melodyrnn.distributed import device_for, from_environment
+    from melodyrnn.train import pick_device
+
+    where = pick_device(device_for(device))
+    group = from_environment(where)  # one process, or one of torchrun's
+
+    def say(message: str) -> None:
+        if group.is_main:
+            note(message)
+
     from melodyrnn.models import ModelConfig
     from melodyrnn.pipeline import fit
     from melodyrnn.train import TrainConfig
 
-    melodies = _read_melodies(sources, progress=progress, **ingest)
+    melodies = _read_melodies(sources, progress=progress and group.is_main, **ingest)
     valid: list[int] = []
     if valid_fraction > 0:
         from melodyrnn.ingest import split_by_melody
@@ -139,7 +149,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
         train_index, valid = split_by_melody(melodies, valid_fraction, rng_seed)
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
-        note(f"held out {len(held_out)} melodies for validation")
+        say(f"held out {len(held_out)} melodies for validation")
     codec = NoteCodec.classic() if vocab == "classic" else NoteCodec.fit(melodies)
     model_config = ModelConfig(arch=arch, hidden=hidden, layers=layers, input=input_kind,
                                embedding_dim=embedding_dim, dropout=dropout)
@@ -148,7 +158,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
                                stop_accuracy=stop_accuracy, stop_patience=stop_patience,
                                rng_seed=rng_seed)
     notes = sum(len(m) for m in melodies)
-    note(f"training {arch} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
+    say(f"training {arch} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
          f"{notes} notes, {codec.vocab_size} distinct tokens")
     first = melodies[0]
     metadata = {"tempo": first.tempo, "time_signature": list(first.time_signature),
@@ -157,17 +167,18 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
     if resume_path:
         resume, train_config = _resume_from(ctx, resume_path, epochs)
         codec = resume.codec
-    from melodyrnn.train import pick_device
-
-    where = pick_device(device)
+    if group.world > 1:
+        say(f"data-parallel training: {group.world} processes, global batch {batch_size}")
     if where.type != "cpu":
-        note(f"training on {where}")
+        say(f"training on {where}")
     report = fit(melodies, codec, model_config, train_config, metadata, progress=progress,
-                 log=note, resume=resume, device=where, amp=amp and where.type == "cuda",
-                 save_every=checkpoint_every, save_to=out)
+                 log=say, resume=resume, device=where, amp=amp and where.type == "cuda",
+                 save_every=checkpoint_every, save_to=out, group=group)
+    if not group.is_main:
+        return
     last = report.result.history[-1] if report.result.history else None
     if last is not None:
-        note(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
+        say(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
              f"loss {last.loss:.4f}, accuracy {last.accuracy:.1%}")
     path = ckpt.save(report.checkpoint, out)
     click.echo(f"saved model to {path}")
@@ -176,7 +187,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
 
         known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))]
         result = score_items(report.checkpoint, known)
-        note(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
+        say(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
              f"tokens; one-step {result.one_step.accuracy:.1%}, "
              f"{result.bits_per_token:.3f} bits/note")
     if report.result.interrupted:

@@ -15,6 +15,7 @@ import torch
 
 from melodyrnn.checkpoint import Checkpoint, save
 from melodyrnn.codec import TokenCodec
+from melodyrnn.distributed import SINGLE, Group
 from melodyrnn.evaluate import Evaluation, evaluate
 from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
 from melodyrnn.models import ModelConfig, SequenceModel
@@ -36,7 +37,8 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         train_config: TrainConfig, metadata: dict[str, Any] | None = None,
         progress: bool = True, log: Callable[[str], None] | None = None,
         resume: Checkpoint | None = None, device: torch.device | None = None,
-        amp: bool = False, save_every: int = 0, save_to: str | None = None) -> FitReport:
+        amp: bool = False, save_every: int = 0, save_to: str | None = None,
+        group: Group = SINGLE) -> FitReport:
     """Encode items with ``codec``, train a model on them and wrap it as a checkpoint.
 
     With ``resume``, its model, codec and training state continue instead of a fresh
@@ -60,13 +62,13 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                            "stop_reason": result.stop_reason}, result.training_state)
 
     def save_now(result: TrainResult) -> None:
-        if save_every and save_to and result.epochs_run % save_every == 0:
+        if save_every and save_to and group.is_main and result.epochs_run % save_every == 0:
             save(checkpoint_of(result), save_to)
 
     started = time.perf_counter()
     result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log,
                    resume=resume.training_state if resume else None, device=device, amp=amp,
-                   on_epoch=save_now)
+                   on_epoch=save_now, group=group)
     seconds = time.perf_counter() - started
     model.cpu()
     return FitReport(checkpoint_of(result), result, seconds, len(items),

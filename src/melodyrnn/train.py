@@ -21,6 +21,7 @@ from melodyrnn.data import (
     stream_episodes,
     window_episodes,
 )
+from melodyrnn.distributed import SINGLE, Group
 from melodyrnn.errors import MelodyError
 from melodyrnn.models import SequenceModel, detach_state
 
@@ -96,8 +97,12 @@ def seed_everything(seed: int) -> torch.Generator:
 
 def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
                  optimizer: torch.optim.Optimizer | None = None, clip: float = 0.0,
-                 device: torch.device | None = None, amp: bool = False) -> EpochStats:
-    """One pass: carry state through each episode; update weights after every chunk if training."""
+                 device: torch.device | None = None, amp: bool = False,
+                 group: Group = SINGLE) -> EpochStats:
+    """One pass: carry state through each episode; update weights after every chunk if training.
+
+    ``episodes`` are this process's shard; losses are normalised over the whole group.
+    """
     device = device or torch.device("cpu")
     total_loss, correct, count = 0.0, 0, 0
     for episode in episodes:
@@ -107,28 +112,32 @@ def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: C
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 output, state = model(inputs, state)
             loss, chunk_correct, chunk_count = objective(output.float(), targets)
-            if optimizer is not None and chunk_count:
-                optimizer.zero_grad()
-                (loss / chunk_count).backward()
-                if clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                optimizer.step()
+            if optimizer is not None:
+                (group_count,) = group.total(chunk_count)
+                if group_count:
+                    optimizer.zero_grad()
+                    # DDP averages over processes, so scale back up to a sum over the group.
+                    (loss * group.world / group_count).backward()
+                    if clip > 0:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    optimizer.step()
             state = detach_state(state)
             total_loss += loss.item()
             correct += chunk_correct
             count += chunk_count
+    total_loss, correct, count = group.total(total_loss, correct, count)
     if count == 0:
         raise MelodyError("no training examples: every song is shorter than the window")
-    return EpochStats(total_loss / count, correct / count, count)
+    return EpochStats(total_loss / count, correct / count, int(count))
 
 
 def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
-                      device: torch.device | None = None) -> EpochStats:
+                      device: torch.device | None = None, group: Group = SINGLE) -> EpochStats:
     """Loss and accuracy without training (dropout off, no gradients)."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        stats = run_episodes(model, episodes, objective, device=device)
+        stats = run_episodes(model, episodes, objective, device=device, group=group)
     model.train(was_training)
     return stats
 
@@ -140,12 +149,13 @@ def pick_device(name: str = "auto") -> torch.device:
             return torch.device("cuda")
         mps = getattr(torch.backends, "mps", None)
         return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+    kind = name.split(":")[0]  # torchrun gives each process its GPU as cuda:N
+    if kind == "cuda" and not torch.cuda.is_available():
         raise MelodyError("--device cuda: no CUDA GPU is available (try --device auto)")
     if name == "mps" and not (getattr(torch.backends, "mps", None)
                               and torch.backends.mps.is_available()):
         raise MelodyError("--device mps: Apple's Metal backend is not available")
-    if name not in ("cpu", "cuda", "mps"):
+    if kind not in ("cpu", "cuda", "mps"):
         raise MelodyError(f"--device {name}: expected auto, cpu, cuda or mps")
     return torch.device(name)
 
@@ -185,7 +195,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
           target_kind: str = "class", progress: bool = True,
           log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
           device: torch.device | None = None, amp: bool = False,
-          on_epoch: Callable[[TrainResult], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[TrainResult], None] | None = None,
+          group: Group = SINGLE) -> TrainResult:
     """Train ``model`` on token streams (one per song) with Adam; stop early at ``stop_accuracy``.
 
     ``resume`` is a previous run's ``result.training_state``: training goes on from there
@@ -201,6 +212,7 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                           f"{', '.join(BATCHINGS)}")
     fixed_order = config.batching == "windows"
     model.to(device)
+    network = group.wrap(model, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     # Snapshots are taken before each epoch's data order is drawn, so a resumed run draws it
     # again from the same generator state and sees exactly what the uninterrupted run saw.
@@ -209,18 +221,19 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
         snapshot = _Snapshot(resume["epoch"], snapshot.weights, resume["optimizer"],
                              resume["data_rng"], resume["torch_rng"], resume["streak"])
         snapshot.restore(model, optimizer, generator)
-    episodes = BATCHINGS[config.batching](streams, config, generator)
-    if count_targets(episodes) == 0:
+    episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
+    if count_targets(episodes) == 0 and group.world == 1:
         raise MelodyError(f"no training examples: every song is shorter than "
                           f"{config.window + 1} items")
     result = TrainResult(epochs_run=snapshot.epoch,
                          stop_reason=f"ran all {config.epochs} epochs")
     model.train()
-    bar = _progress_bar(config.epochs, progress, initial=snapshot.epoch)
+    bar = _progress_bar(config.epochs, progress and group.is_main, initial=snapshot.epoch)
     streak = snapshot.streak
     try:
         for epoch in range(snapshot.epoch + 1, config.epochs + 1):
-            stats = run_episodes(model, episodes, objective, optimizer, config.clip, device, amp)
+            stats = run_episodes(network, episodes, objective, optimizer, config.clip, device, amp,
+                                 group)
             if not math.isfinite(stats.loss):
                 snapshot.restore(model, optimizer, generator)
                 result.stop_reason = (f"stopped at epoch {epoch}: the loss is not finite; kept "
@@ -230,7 +243,7 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
             streak = streak + 1 if reached else 0
             snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak)
             if not fixed_order:
-                episodes = BATCHINGS[config.batching](streams, config, generator)
+                episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
             result.history.append(stats)
             result.epochs_run = epoch
             bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}")
@@ -239,7 +252,7 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                 result.training_state = snapshot.training_state()
                 on_epoch(result)
             if reached and streak > config.stop_patience:
-                check = evaluate_episodes(model, episodes, objective, device)
+                check = evaluate_episodes(model, episodes, objective, device, group)
                 if check.accuracy >= config.stop_accuracy:
                     result.stop_reason = (
                         f"stopped at epoch {epoch}: {check.accuracy:.1%} of {check.targets} "
@@ -256,7 +269,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
         bar.close()
     result.training_state = snapshot.training_state()
     model.eval()
-    log(result.stop_reason)
+    if group.is_main:
+        log(result.stop_reason)
     return result
 
 
