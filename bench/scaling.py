@@ -4,7 +4,7 @@ Trains the same model on the same corpus for a few epochs, once as one process a
 as two torchrun processes with the same global batch, and reports notes/s and peak memory
 per process. Prints one table and writes bench/results/scaling.json.
 
-    python bench/scaling.py [--source corpus:essen/kinder] [--epochs 3]
+    python bench/scaling.py [--source corpus:essen/kinder] [--epochs 10]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def timed_train(processes: int, source: str, epochs: int, out: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default="corpus:essen/kinder")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         rows = [timed_train(n, args.source, args.epochs, Path(folder) / f"{n}.pt") for n in (1, 2)]
