@@ -363,23 +363,44 @@ def _parse_time(text: str) -> tuple[int, int]:
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
-              help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}).")
+              help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}); with --folds, "
+                   "the kind of model to train per fold: ppm, lstm, gru, rnn, mlp [ppm].")
 @click.option("--window", default=None, type=int,
               help="Real tokens given before predicting (default: the model's window).")
 @click.option("--split", type=click.Choice(["all", "valid"]), default="all", show_default=True,
               help="valid: only the melodies held out by `train --valid-fraction` (give the "
                    "same SOURCES and reading options as for training).")
+@click.option("--folds", default=None, type=click.IntRange(2),
+              help="K-fold cross-validation by melody: pitch-only bits/note, rests dropped, "
+                   "every note scored once (IDyOM's protocol).")
+@click.option("--ppm-order", default=None, type=click.IntRange(0),
+              help="With --model ppm: highest context order [default: unbounded, PPM*].")
+@click.option("--stm/--no-stm", default=True, show_default=True,
+              help="With --model ppm: add IDyOM's short-term model of the melody itself.")
+@click.option("--update-exclusion", is_flag=True,
+              help="With --model ppm: update exclusion in the long-term model.")
+@click.option("--epochs", default=None, type=click.IntRange(1),
+              help="With --folds and a network: training epochs per fold [default: 20].")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
-             split: str, as_json: bool, **ingest: Any) -> None:
+             split: str, folds: int | None, ppm_order: int | None, stm: bool,
+             update_exclusion: bool, epochs: int | None, as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
     one-step:  for every window of real notes, is the next note predicted?
     full-song: prime with the first notes, feed back the model's own predictions
                to the end; how many positions match the real song?
+
+    \b
+    With --folds K, train a model per fold instead and report pitch-only bits/note:
+    melodyrnn evaluate --folds 10 --model ppm corpus:essen/kinder
     """
+    if folds is not None:
+        _cross_validate(sources, model_path or "ppm", folds, ppm_order, stm, update_exclusion,
+                        epochs, as_json, ingest)
+        return
     if window is not None:
         _check_positive(window=window)
     from melodyrnn.pipeline import score_items
@@ -407,6 +428,23 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     for index, position, _, _ in result.mismatches[:5]:
         click.echo(f"melody {index + 1}: full-song prediction first differs at note "
                    f"{position + 1}")
+
+
+def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,
+                    stm: bool, update_exclusion: bool, epochs: int | None, as_json: bool,
+                    ingest: dict[str, Any]) -> None:
+    """``evaluate --folds``: cross-validate a kind of model and print bits per note."""
+    from melodyrnn.crossval import ARCHS, CrossValConfig, cross_validate, format_result
+
+    if arch not in ARCHS:
+        raise click.BadParameter(f"'{arch}': with --folds expected one of {', '.join(ARCHS)}",
+                                 param_hint="--model")
+    extra = {"epochs": epochs} if epochs is not None else {}
+    config = CrossValConfig(model=arch, folds=folds, ppm_order=ppm_order, stm=stm,
+                            update_exclusion=update_exclusion, **extra)
+    melodies = _read_melodies(sources, **ingest)
+    result = cross_validate(melodies, config, log=note)
+    click.echo(json.dumps(result.to_dict()) if as_json else format_result(result))
 
 
 # --- shared helpers --------------------------------------------------------------------------
