@@ -1,0 +1,93 @@
+"""Pitch-only bits/note on Essen kinder, 10-fold by melody, next to IDyOM's published figures.
+
+    python bench/idyom.py                  # PPM variants + one LSTM (about a minute on 2 cores)
+    python bench/idyom.py --no-neural      # PPM only (seconds)
+    python bench/idyom.py --epochs 40 --arch gru
+
+Prints one table and writes bench/results/idyom.json. Same folds (seed 0) for every row.
+IDyOM (Pearce 2005; the issue's reference figures): LTM+STM 2.106, LTM 2.43, order-2 2.61.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is fastest
+
+from melodyrnn.crossval import CrossValConfig, CrossValResult, cross_validate
+from melodyrnn.ingest import IngestOptions, load
+
+RESULTS = Path(__file__).resolve().parent / "results" / "idyom.json"
+SOURCE = "corpus:essen/kinder"
+EXPECTED = {"melodies": 213, "notes": 8393, "pitches": 27, "range": [52, 79]}
+
+# (label, settings, IDyOM's published figure or None)
+PPM_ROWS = [
+    ("PPM order 2 (C, blending)", {"ppm_order": 2, "stm": False}, 2.61),
+    ("PPM* LTM (C, blending, no update exclusion)", {"stm": False}, 2.43),
+    ("PPM* LTM with update exclusion", {"stm": False, "update_exclusion": True}, None),
+    ("PPM* LTM+STM (b=7, LTM from training folds only)", {}, 2.106),
+    ("PPM* LTM+ + STM (b=7, LTM also learns test melodies, IDyOM :both+)",
+     {"ltm_plus": True}, 2.106),
+]
+
+
+def row(label: str, result: CrossValResult, published: float | None) -> dict:
+    """One table row as plain data."""
+    return {"label": label, "published": published, **result.to_dict()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default=SOURCE)
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-neural", action="store_true", help="skip the network row")
+    parser.add_argument("--arch", default="lstm", help="network for the neural row")
+    parser.add_argument("--epochs", type=int, default=CrossValConfig.epochs)
+    args = parser.parse_args()
+
+    loaded = load([args.source], IngestOptions(), progress=False)
+    melodies = loaded.melodies
+    pitches = sorted({n.pitch for m in melodies for n in m.notes if n.pitch is not None})
+    data = {"melodies": len(melodies),
+            "notes": sum(1 for m in melodies for n in m.notes if n.pitch is not None),
+            "rests_dropped": sum(1 for m in melodies for n in m.notes if n.pitch is None),
+            "pitches": len(pitches), "range": [pitches[0], pitches[-1]]}
+    base = CrossValConfig(folds=args.folds, seed=args.seed)
+    rows = []
+    for label, settings, published in PPM_ROWS:
+        rows.append(row(label, cross_validate(melodies, replace(base, **settings)), published))
+    if not args.no_neural:
+        config = replace(base, model=args.arch, epochs=args.epochs)
+        label = (f"{args.arch} ({config.epochs} epochs/fold, hidden {config.hidden}, "
+                 f"lr {config.lr}; note 1: order-0 PPM)")
+        rows.append(row(label, cross_validate(melodies, config), None))
+
+    print(f"{args.source}: {data['melodies']} melodies, {data['notes']} notes "
+          f"({data['rests_dropped']} rests dropped), {data['pitches']} pitches "
+          f"{data['range'][0]}-{data['range'][1]}; {args.folds}-fold by melody, seed {args.seed}")
+    print(f"{'model':70} {'per melody':>10} {'pooled':>8} {'IDyOM':>6} {'time s':>7}")
+    for r in rows:
+        published = f"{r['published']:.3f}" if r["published"] else "-"
+        print(f"{r['label']:70} {r['bits_per_melody']:10.3f} {r['bits_pooled']:8.3f} "
+              f"{published:>6} {r['seconds']:7.1f}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "source": args.source, "data": data, "expected": EXPECTED, "folds": args.folds,
+        "seed": args.seed, "rows": rows,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpus": os.cpu_count()},
+        "date": time.strftime("%Y-%m-%d"),
+    }, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
