@@ -52,7 +52,7 @@ def taught_model(arch: str, input_kind: str) -> SequenceModel:
 
 
 def test_every_architecture_is_registered():
-    assert set(CORES) == {"lstm", "gru", "rnn", "mlp"}
+    assert set(CORES) == {"lstm", "gru", "rnn", "mlp", "peephole", "cifg"}
 
 
 @pytest.mark.parametrize(("arch", "input_kind"), ARCHS_AND_INPUTS)

@@ -62,9 +62,12 @@ def main(threads: int | None) -> None:
 
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--model", "arch", type=click.Choice(["lstm", "gru", "rnn", "mlp"]),
+@click.option("--model", "arch",
+              type=click.Choice(["lstm", "gru", "rnn", "mlp", "peephole", "cifg"]),
               default="lstm", show_default=True,
-              help="Network: stateful LSTM, GRU, vanilla RNN, or an MLP over a window.")
+              help="Network: stateful LSTM, GRU, vanilla RNN, an MLP over a window, or the "
+                   "LSTM variants peephole (gates see the cell) and cifg (coupled input and "
+                   "forget gate).")
 @click.option("--input", "input_kind", type=click.Choice(["embedding", "scalar"]),
               default="embedding", show_default=True,
               help="Token input: a learned embedding, or the classic index/max scalar.")

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from melodyrnn.cells import GateLSTMCore
 from melodyrnn.errors import MelodyError
 
 State = Any  # a tensor, a tuple of tensors, or None
@@ -123,6 +124,8 @@ CORES: dict[str, Callable[[int, ModelConfig], nn.Module]] = {
     "gru": lambda size, c: RecurrentCore(nn.GRU, size, c),
     "rnn": lambda size, c: RecurrentCore(nn.RNN, size, c),
     "mlp": WindowMLPCore,
+    "peephole": lambda size, c: GateLSTMCore(size, c, "peephole"),
+    "cifg": lambda size, c: GateLSTMCore(size, c, "cifg"),
 }
 
 
