@@ -163,3 +163,27 @@ def test_asking_for_a_missing_accelerator_is_a_clear_error(device):
 
 def test_training_is_repeatable_bit_for_bit_with_the_same_seed():
     assert same(weights(quiet_fit(4).checkpoint), weights(quiet_fit(4).checkpoint))
+
+
+def test_held_out_loss_stops_training_and_keeps_the_best_epoch():
+    valid = parse_text("c8 e g c' g e c4\n")
+    codec = NoteCodec.fit(SONGS + valid)
+    report = fit(SONGS, codec, MODEL,
+                 train_module.TrainConfig(epochs=200, batch_size=1, stop_accuracy=2.0, lr=0.05,
+                                          valid_patience=3, rng_seed=3),
+                 progress=False, log=lambda m: None, valid_items=valid)
+    losses = [s.valid_loss for s in report.result.history]
+    best = min(range(len(losses)), key=losses.__getitem__) + 1
+    assert report.result.epochs_run == best + 3 < 200
+    assert f"kept the weights of epoch {best}" in report.result.stop_reason
+
+
+def test_cosine_schedule_ends_near_zero_and_is_a_function_of_the_epoch():
+    config = train_module.TrainConfig(epochs=10, lr=0.1, schedule="cosine")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    rates = []
+    for epoch in range(1, 11):
+        train_module.set_learning_rate(optimizer, config, epoch)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(0.1) and rates[-1] < 0.01
+    assert rates == sorted(rates, reverse=True)

@@ -65,9 +65,8 @@ def main(threads: int | None) -> None:
 @click.option("--model", "arch",
               type=click.Choice(["lstm", "gru", "rnn", "mlp", "peephole", "cifg"]),
               default="lstm", show_default=True,
-              help="Network: stateful LSTM, GRU, vanilla RNN, an MLP over a window, or the "
-                   "LSTM variants peephole (gates see the cell) and cifg (coupled input and "
-                   "forget gate).")
+              help="Network: stateful LSTM, GRU, vanilla RNN, window MLP; LSTM variants "
+                   "peephole, cifg.")
 @click.option("--input", "input_kind", type=click.Choice(["embedding", "scalar"]),
               default="embedding", show_default=True,
               help="Token input: a learned embedding, or the classic index/max scalar.")
@@ -86,6 +85,16 @@ def main(threads: int | None) -> None:
 @click.option("--epochs", default=500, show_default=True, help="Most passes over the data.")
 @click.option("--lr", default=0.01, show_default=True, help="Adam learning rate.")
 @click.option("--clip", default=1.0, show_default=True, help="Gradient-norm clip (0 = off).")
+@click.option("--optimizer", type=click.Choice(["adam", "adamw"]), default="adam",
+              show_default=True, help="Adam, or AdamW (decoupled weight decay).")
+@click.option("--weight-decay", default=0.0, show_default=True, help="Weight decay.")
+@click.option("--schedule", type=click.Choice(["constant", "cosine"]), default="constant",
+              show_default=True, help="Learning-rate schedule over the epochs.")
+@click.option("--valid-patience", default=5, show_default=True,
+              help="With --valid-fraction: stop when the held-out loss has not improved for "
+                   "this many epochs, keeping the best weights.")
+@click.option("--end-token", is_flag=True,
+              help="Learn an end-of-melody token, so generation can finish a melody itself.")
 @click.option("--stop-accuracy", default=1.0, show_default=True,
               help="Stop once this share of training targets is predicted ...")
 @click.option("--stop-patience", default=10, show_default=True,
@@ -118,7 +127,8 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
           batch_size: int, bptt: int, epochs: int, lr: float, clip: float,
           stop_accuracy: float, stop_patience: int, vocab: str, rng_seed: int, out: str,
           valid_fraction: float, resume_path: str | None, checkpoint_every: int, device: str,
-          amp: bool, progress: bool, **ingest: Any) -> None:
+          amp: bool, progress: bool, optimizer: str, weight_decay: float, schedule: str,
+          valid_patience: int, end_token: bool, **ingest: Any) -> None:
     """Train a model on melodies in SOURCES and save it.
 
     SOURCES are song text files, MIDI, MusicXML, ABC or kern files, folders of them, glob
@@ -146,6 +156,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
 
     melodies = _read_melodies(sources, progress=progress and group.is_main, **ingest)
     valid: list[int] = []
+    held_out: list = []
     if valid_fraction > 0:
         from melodyrnn.ingest import split_by_melody
 
@@ -153,19 +164,24 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
         say(f"held out {len(held_out)} melodies for validation")
-    codec = NoteCodec.classic() if vocab == "classic" else NoteCodec.fit(melodies)
+    codec = (NoteCodec([*NoteCodec.classic().tokens], end_token=end_token)
+             if vocab == "classic" else NoteCodec.fit(melodies, end_token=end_token))
     model_config = ModelConfig(arch=arch, hidden=hidden, layers=layers, input=input_kind,
                                embedding_dim=embedding_dim, dropout=dropout)
     train_config = TrainConfig(epochs=epochs, lr=lr, batching=batching, window=window,
                                batch_size=batch_size, bptt=bptt, clip=clip,
                                stop_accuracy=stop_accuracy, stop_patience=stop_patience,
-                               rng_seed=rng_seed)
+                               rng_seed=rng_seed, optimizer=optimizer,
+                               weight_decay=weight_decay, schedule=schedule,
+                               valid_patience=valid_patience)
     notes = sum(len(m) for m in melodies)
     say(f"training {arch} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
          f"{notes} notes, {codec.vocab_size} distinct tokens")
     first = melodies[0]
     metadata = {"tempo": first.tempo, "time_signature": list(first.time_signature),
                 "key": first.key, "sources": list(sources), "valid_indices": valid}
+    # Held-out melodies with a note the training data lacks cannot be scored by this codec.
+    known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))] if valid else []
     resume = None
     if resume_path:
         resume, train_config = _resume_from(ctx, resume_path, epochs)
@@ -176,7 +192,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
         say(f"training on {where}")
     report = fit(melodies, codec, model_config, train_config, metadata, progress=progress,
                  log=say, resume=resume, device=where, amp=amp and where.type == "cuda",
-                 save_every=checkpoint_every, save_to=out, group=group)
+                 save_every=checkpoint_every, save_to=out, group=group, valid_items=known)
     if not group.is_main:
         return
     last = report.result.history[-1] if report.result.history else None
@@ -188,7 +204,6 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
     if valid:
         from melodyrnn.pipeline import score_items
 
-        known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))]
         result = score_items(report.checkpoint, known)
         say(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
              f"tokens; one-step {result.one_step.accuracy:.1%}, "

@@ -38,11 +38,12 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         progress: bool = True, log: Callable[[str], None] | None = None,
         resume: Checkpoint | None = None, device: torch.device | None = None,
         amp: bool = False, save_every: int = 0, save_to: str | None = None,
-        group: Group = SINGLE) -> FitReport:
+        group: Group = SINGLE, valid_items: Sequence[Any] = ()) -> FitReport:
     """Encode items with ``codec``, train a model on them and wrap it as a checkpoint.
 
     With ``resume``, its model, codec and training state continue instead of a fresh
-    model. With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
+    model. ``valid_items`` (held out, in the codec's vocabulary) drive early stopping.
+    With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
     epochs (atomically), so a crash loses little.
     """
     if resume is not None:
@@ -68,7 +69,8 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
     started = time.perf_counter()
     result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log,
                    resume=resume.training_state if resume else None, device=device, amp=amp,
-                   on_epoch=save_now, group=group)
+                   on_epoch=save_now, group=group,
+                   valid_streams=[codec.encode(m, source="held-out") for m in valid_items])
     seconds = time.perf_counter() - started
     model.cpu()
     return FitReport(checkpoint_of(result), result, seconds, len(items),

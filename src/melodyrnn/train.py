@@ -39,6 +39,10 @@ class TrainConfig:
     clip: float = 1.0
     stop_accuracy: float = 1.0
     stop_patience: int = 10
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    valid_patience: int = 5
     rng_seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +57,7 @@ class EpochStats:
     loss: float
     accuracy: float
     targets: int
+    valid_loss: float | None = None
 
 
 @dataclass
@@ -142,6 +147,51 @@ def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode], objecti
     return stats
 
 
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": lambda params, c: torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda params, c: torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay),
+}
+SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "constant": lambda epoch, epochs: 1.0,
+    "cosine": lambda epoch, epochs: 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs)),
+}
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
+    """The scheduled learning rate for an epoch (a pure function of it, so resuming is exact)."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * SCHEDULES[config.schedule](epoch, config.epochs)
+
+
+@dataclass
+class Validation:
+    """Held-out loss after every epoch: remembers the best weights, says when to stop."""
+
+    episodes: list[Episode]
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+
+    def update(self, model: nn.Module, epoch: int, loss: float) -> bool:
+        """Record this epoch's held-out loss; True once it stopped improving for ``patience``."""
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad_epochs = loss, epoch, 0
+            self.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def state(self) -> dict[str, Any]:
+        return {"best_loss": self.best_loss, "best_epoch": self.best_epoch,
+                "best_weights": self.best_weights, "bad_epochs": self.bad_epochs}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.best_loss, self.best_epoch = state["best_loss"], state["best_epoch"]
+        self.best_weights, self.bad_epochs = state["best_weights"], state["bad_epochs"]
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """The torch device for ``--device auto|cpu|cuda|mps``; auto prefers an accelerator."""
     if name == "auto":
@@ -170,13 +220,16 @@ class _Snapshot:
     data_rng: torch.Tensor
     torch_rng: torch.Tensor
     streak: int
+    validation: dict[str, Any] | None = None
 
     @classmethod
     def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-             generator: torch.Generator, streak: int) -> _Snapshot:
+             generator: torch.Generator, streak: int,
+             validation: Validation | None = None) -> _Snapshot:
         return cls(epoch, {k: v.detach().clone() for k, v in model.state_dict().items()},
                    copy.deepcopy(optimizer.state_dict()), generator.get_state(),
-                   torch.get_rng_state(), streak)
+                   torch.get_rng_state(), streak,
+                   validation.state() if validation is not None else None)
 
     def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                 generator: torch.Generator) -> None:
@@ -188,7 +241,8 @@ class _Snapshot:
     def training_state(self) -> dict[str, Any]:
         """Plain data (and tensors) for a checkpoint, enough to resume exactly."""
         return {"epoch": self.epoch, "optimizer": self.optimizer, "data_rng": self.data_rng,
-                "torch_rng": self.torch_rng, "streak": self.streak}
+                "torch_rng": self.torch_rng, "streak": self.streak,
+                "validation": self.validation}
 
 
 def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainConfig,
@@ -196,8 +250,12 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
           log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
           device: torch.device | None = None, amp: bool = False,
           on_epoch: Callable[[TrainResult], None] | None = None,
-          group: Group = SINGLE) -> TrainResult:
-    """Train ``model`` on token streams (one per song) with Adam; stop early at ``stop_accuracy``.
+          group: Group = SINGLE,
+          valid_streams: Sequence[Sequence[int]] | None = None) -> TrainResult:
+    """Train ``model`` on token streams (one per song); stop early at ``stop_accuracy``.
+
+    With ``valid_streams``, the held-out loss is measured after every epoch; training stops
+    once it has not improved for ``valid_patience`` epochs and keeps the best weights.
 
     ``resume`` is a previous run's ``result.training_state``: training goes on from there
     and ends with the same weights as an uninterrupted run. Ctrl-C or a non-finite loss
@@ -213,14 +271,25 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
     fixed_order = config.batching == "windows"
     model.to(device)
     network = group.wrap(model, device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    if config.optimizer not in OPTIMIZERS or config.schedule not in SCHEDULES:
+        raise MelodyError(f"unknown optimizer or schedule: expected {', '.join(OPTIMIZERS)} and "
+                          f"{', '.join(SCHEDULES)}")
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), config)
+    validation = None
+    if valid_streams:
+        batching = StreamBatching(config.batch_size, config.bptt)
+        validation = Validation(group.shard(stream_episodes(valid_streams, batching)),
+                                config.valid_patience)
     # Snapshots are taken before each epoch's data order is drawn, so a resumed run draws it
     # again from the same generator state and sees exactly what the uninterrupted run saw.
     snapshot = _Snapshot.take(0, model, optimizer, generator, 0)
     if resume is not None:
         snapshot = _Snapshot(resume["epoch"], snapshot.weights, resume["optimizer"],
-                             resume["data_rng"], resume["torch_rng"], resume["streak"])
+                             resume["data_rng"], resume["torch_rng"], resume["streak"],
+                             resume.get("validation"))
         snapshot.restore(model, optimizer, generator)
+        if validation is not None and resume.get("validation"):
+            validation.load(resume["validation"])
     episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
     if count_targets(episodes) == 0 and group.world == 1:
         raise MelodyError(f"no training examples: every song is shorter than "
@@ -232,6 +301,7 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
     streak = snapshot.streak
     try:
         for epoch in range(snapshot.epoch + 1, config.epochs + 1):
+            set_learning_rate(optimizer, config, epoch)
             stats = run_episodes(network, episodes, objective, optimizer, config.clip, device, amp,
                                  group)
             if not math.isfinite(stats.loss):
@@ -241,16 +311,26 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                 break
             reached = stats.accuracy >= config.stop_accuracy
             streak = streak + 1 if reached else 0
-            snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak)
+            held_out_stalled = False
+            if validation is not None:
+                held_out = evaluate_episodes(model, validation.episodes, objective, device, group)
+                stats.valid_loss = held_out.loss
+                held_out_stalled = validation.update(model, epoch, held_out.loss)
+            snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak, validation)
             if not fixed_order:
                 episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
             result.history.append(stats)
             result.epochs_run = epoch
-            bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}")
+            bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}",
+                            **({"valid": f"{stats.valid_loss:.4f}"} if validation else {}))
             bar.update()
             if on_epoch is not None:
                 result.training_state = snapshot.training_state()
                 on_epoch(result)
+            if held_out_stalled:
+                result.stop_reason = (f"stopped at epoch {epoch}: held-out loss has not improved "
+                                      f"for {config.valid_patience} epochs (--valid-patience)")
+                break
             if reached and streak > config.stop_patience:
                 check = evaluate_episodes(model, episodes, objective, device, group)
                 if check.accuracy >= config.stop_accuracy:
@@ -268,6 +348,10 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
     finally:
         bar.close()
     result.training_state = snapshot.training_state()
+    if validation is not None and validation.best_weights is not None:
+        model.load_state_dict(validation.best_weights)
+        result.stop_reason += (f"; kept the weights of epoch {validation.best_epoch} "
+                               f"(best held-out loss {validation.best_loss:.4f})")
     model.eval()
     if group.is_main:
         log(result.stop_reason)
