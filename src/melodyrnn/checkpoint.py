@@ -7,6 +7,7 @@ so a checkpoint holds only plain data and tensors and can never run code when op
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -23,6 +24,15 @@ from melodyrnn.models import ModelConfig, SequenceModel
 FORMAT_TAG = "melodyrnn-checkpoint"
 FORMAT_VERSION = 1
 DEFAULT_PATH = Path("melodyrnn.pt")
+BUNDLED_PATH = Path(__file__).parent / "bundled" / "folk.pt"
+NO_BUNDLED_ENV = "MELODYRNN_NO_BUNDLED"  # set to 1 to ignore the bundled model
+
+
+def bundled_path() -> Path | None:
+    """The model shipped inside the package, unless absent or switched off."""
+    if os.environ.get(NO_BUNDLED_ENV, "") not in ("", "0") or not BUNDLED_PATH.is_file():
+        return None
+    return BUNDLED_PATH
 
 
 @dataclass

@@ -60,6 +60,20 @@ def main(threads: int | None) -> None:
 
 # --- train ---------------------------------------------------------------------------------
 
+PRESETS: dict[str, dict[str, Any]] = {
+    "folk": {"hidden": 256, "layers": 2, "embedding_dim": 64, "dropout": 0.3, "epochs": 30,
+             "lr": 0.003, "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
+             "batch_size": 64, "bptt": 128, "stop_accuracy": 1.1, "valid_fraction": 0.05,
+             "valid_patience": 4, "end_token": True, "transpose": "all"},
+}
+
+
+def _apply_preset(ctx: click.Context, name: str | None) -> None:
+    """Make a preset's values the defaults of the options not given on the command line."""
+    if name:
+        ctx.default_map = {**(ctx.default_map or {}), **PRESETS[name]}
+
+
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "arch",
@@ -120,6 +134,11 @@ def main(threads: int | None) -> None:
               help="Where to train; auto picks a GPU when there is one.")
 @click.option("--amp", is_flag=True, help="Mixed precision (bfloat16) on a GPU.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None, is_eager=True,
+              expose_value=False, callback=lambda ctx, param, value: _apply_preset(ctx, value),
+              help="A named set of defaults; options given explicitly still win. folk: the "
+                   "bundled model's recipe (2x256 LSTM, dropout, AdamW + cosine, end token, "
+                   "all transpositions, 5% held out).")
 @ingest_options
 @click.pass_context
 def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: str, hidden: int,
@@ -510,9 +529,14 @@ def _load_model(model_path: str | None):
 
     path = Path(model_path or DEFAULT_MODEL_PATH)
     if model_path is None and not path.exists():
-        raise CheckpointError(f"no model given and ./{DEFAULT_MODEL_PATH} does not exist: "
-                              "train one first, e.g. `melodyrnn train data/nabiya.txt`, "
-                              "or pass --model PATH")
+        bundled = ckpt.bundled_path()
+        if bundled is None:
+            raise CheckpointError(f"no model given and ./{DEFAULT_MODEL_PATH} does not exist: "
+                                  "train one first, e.g. `melodyrnn train data/nabiya.txt`, "
+                                  "or pass --model PATH")
+        note(f"no ./{DEFAULT_MODEL_PATH}: using the bundled folk model (Essen folk songs; "
+             "train your own with `melodyrnn train`)")
+        return ckpt.load(bundled)
     checkpoint = ckpt.load(path)
     note(f"using model {path}")
     return checkpoint
