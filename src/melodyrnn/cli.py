@@ -418,11 +418,17 @@ def _parse_time(text: str) -> tuple[int, int]:
               help="With --model ppm: update exclusion in the long-term model.")
 @click.option("--epochs", default=None, type=click.IntRange(1),
               help="With --folds and a network: training epochs per fold [default: 20].")
+@click.option("--samples", default=None, type=click.IntRange(1),
+              help="Generate this many melodies (each primed with a real melody's opening) and "
+                   "compare their statistics with the real melodies'.")
+@click.option("--temperature", default=1.0, show_default=True, help="Sampling for --samples.")
+@click.option("--rng-seed", default=0, show_default=True, help="Seed for --samples.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
              split: str, folds: int | None, ppm_order: int | None, stm: bool,
-             update_exclusion: bool, epochs: int | None, as_json: bool, **ingest: Any) -> None:
+             update_exclusion: bool, epochs: int | None, samples: int | None,
+             temperature: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -451,6 +457,9 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
         if max(indices) >= len(melodies):
             raise click.UsageError("SOURCES differ from the training run's: give the same ones")
         melodies = [melodies[i] for i in indices]
+    if samples:
+        _compare_samples(checkpoint, melodies, samples, temperature, rng_seed, as_json)
+        return
     result = score_items(checkpoint, melodies, window)
     if result.one_step.total == 0:
         raise click.ClickException(f"nothing to evaluate: every melody has at most "
@@ -465,6 +474,38 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     for index, position, _, _ in result.mismatches[:5]:
         click.echo(f"melody {index + 1}: full-song prediction first differs at note "
                    f"{position + 1}")
+
+
+def _compare_samples(checkpoint, melodies: list, count: int, temperature: float, rng_seed: int,
+                     as_json: bool) -> None:
+    """``evaluate --samples``: statistics of generated vs real melodies, side by side."""
+    import statistics
+
+    from melodyrnn.generate import Sampling
+    from melodyrnn.pipeline import continue_items
+    from melodyrnn.samplestats import compare
+
+    width = checkpoint.model_config.window
+    known = set(checkpoint.codec.tokens)
+    primers = [m.with_notes(m.notes[:width]) for m in melodies
+               if len(m) > width and all(t in known for t in _tokens(m.with_notes(m.notes[:width])))]
+    if not primers:
+        raise click.ClickException("no real melody opens with notes the model knows")
+    length = int(statistics.median(len(m) for m in melodies)) - width
+    sampling = Sampling(temperature=temperature)
+    generated = [continue_items(checkpoint, primers[i % len(primers)], length, sampling,
+                                rng_seed=rng_seed + i)[0] for i in range(count)]
+    rows = compare(generated, melodies)
+    if as_json:
+        click.echo(json.dumps({"samples": count, "real": len(melodies), "metrics": rows}))
+        return
+    click.echo(f"{'metric':30} {'samples':>17} {'real':>17}  within 1 sd")
+    for row in rows:
+        click.echo(f"{row['metric']:30} {row['samples_mean']:8.3f} ± {row['samples_sd']:6.3f} "
+                   f"{row['real_mean']:8.3f} ± {row['real_sd']:6.3f}  "
+                   f"{'yes' if row['within_one_sd'] else 'no'}")
+    click.echo(f"{count} samples (temperature {temperature:g}, {length} new notes each) vs "
+               f"{len(melodies)} real melodies")
 
 
 def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,
