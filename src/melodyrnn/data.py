@@ -8,6 +8,9 @@ never crosses a song boundary. Targets equal to ``IGNORE`` are not scored.
   token, one window per step, batch 1, consecutive windows of a song in one episode.
 - ``stream_episodes``: songs as whole sequences, several per batch, cut into chunks for
   truncated backpropagation through time.
+
+Streams are token ids, or float frames (T, F) for numeric series: then targets are the next
+frames and padding is NaN instead of ``IGNORE``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ Episode = list[Chunk]
 
 def windows(tokens: Sequence[int], width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every window of ``width`` tokens and the token after it: shapes (N, width) and (N,)."""
-    if len(tokens) <= width:
-        return torch.empty(0, width, dtype=torch.long), torch.empty(0, dtype=torch.long)
-    stream = torch.as_tensor(list(tokens), dtype=torch.long)
-    inputs = stream.unfold(0, width, 1)[:-1]
-    return inputs.contiguous(), stream[width:].clone()
+    stream = as_stream(tokens)
+    if len(stream) <= width:
+        return (stream.new_empty((0, width, *stream.shape[1:])),
+                stream.new_empty((0, *stream.shape[1:])))
+    inputs = stream.unfold(0, width, 1)[:-1]  # frames (T, F) unfold to (N, F, width)
+    return inputs.movedim(-1, 1).contiguous(), stream[width:].clone()
 
 
 def window_episodes(streams: Sequence[Sequence[int]], width: int) -> list[Episode]:
@@ -38,7 +42,7 @@ def window_episodes(streams: Sequence[Sequence[int]], width: int) -> list[Episod
         inputs, targets = windows(tokens, width)
         if len(targets) == 0:
             continue
-        chunk_targets = torch.full((len(targets), width), IGNORE, dtype=torch.long)
+        chunk_targets = _unscored(targets, (len(targets), width, *targets.shape[1:]))
         chunk_targets[:, -1] = targets
         episodes.append([(inputs[i : i + 1], chunk_targets[i : i + 1])
                          for i in range(len(targets))])
@@ -59,7 +63,7 @@ def stream_episodes(streams: Sequence[Sequence[int]], batching: StreamBatching,
 
     With a generator, songs are shuffled before grouping and the groups are shuffled too.
     """
-    usable = [list(s) for s in streams if len(s) >= 2]
+    usable = [as_stream(s) for s in streams if len(s) >= 2]
     order = list(range(len(usable)))
     if generator is not None:
         order = torch.randperm(len(usable), generator=generator).tolist()
@@ -72,18 +76,37 @@ def stream_episodes(streams: Sequence[Sequence[int]], batching: StreamBatching,
     return [_padded_episode([usable[i] for i in group], batching.bptt) for group in groups]
 
 
-def _padded_episode(songs: list[list[int]], bptt: int) -> Episode:
+def _padded_episode(songs: list[torch.Tensor], bptt: int) -> Episode:
     length = max(len(s) for s in songs) - 1
-    inputs = torch.zeros(len(songs), length, dtype=torch.long)
-    targets = torch.full((len(songs), length), IGNORE, dtype=torch.long)
-    for row, song in enumerate(songs):
-        tensor = torch.as_tensor(song, dtype=torch.long)
-        inputs[row, : len(song) - 1] = tensor[:-1]
-        targets[row, : len(song) - 1] = tensor[1:]
+    shape = (len(songs), length, *songs[0].shape[1:])
+    inputs = songs[0].new_zeros(shape)
+    targets = _unscored(songs[0], shape)
+    for row, tensor in enumerate(songs):
+        inputs[row, : len(tensor) - 1] = tensor[:-1]
+        targets[row, : len(tensor) - 1] = tensor[1:]
     return [(inputs[:, start : start + bptt], targets[:, start : start + bptt])
             for start in range(0, length, bptt)]
 
 
 def count_targets(episodes: Sequence[Episode]) -> int:
     """Number of scored targets in a set of episodes."""
-    return sum(int((y != IGNORE).sum()) for episode in episodes for _, y in episode)
+    return sum(int(scored(y).sum()) for episode in episodes for _, y in episode)
+
+
+def as_stream(items: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """Token ids as a long tensor (T,); float frames (T, F) of a numeric series stay as they are."""
+    if isinstance(items, torch.Tensor) and items.is_floating_point():
+        return items
+    return torch.as_tensor(list(items), dtype=torch.long)
+
+
+def scored(targets: torch.Tensor) -> torch.Tensor:
+    """Which target positions count: ids other than IGNORE, or frames without NaN (padding)."""
+    if targets.is_floating_point():
+        return ~torch.isnan(targets).any(-1)
+    return targets != IGNORE
+
+
+def _unscored(like: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Targets that are not scored: IGNORE for token ids, NaN for float frames."""
+    return like.new_full(shape, float("nan") if like.is_floating_point() else IGNORE)
