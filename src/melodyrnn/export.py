@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.music import Melody, key_fifths, spell
+from melodyrnn.music import Melody, Note, key_fifths, spell
 from melodyrnn.notation import format_melodies
 
 TICKS_PER_QUARTER = 480
@@ -93,9 +93,12 @@ def _mido_key(key: str) -> str:
 
 def music21_stream(melody: Melody, tempo_mark: bool = True):
     """A music21 score of the melody with measures, ties across bar lines, key and metre."""
-    from music21 import key, meter, note, stream, tempo
+    from music21 import instrument, key, meter, note, stream, tempo
 
     part = stream.Part()
+    voice = instrument.Instrument()
+    voice.partId = "P1"  # music21 would draw a random id, and files would differ run to run
+    part.insert(0, voice)
     if tempo_mark:
         part.append(tempo.MetronomeMark(number=melody.tempo))
     part.append(meter.TimeSignature(f"{melody.time_signature[0]}/{melody.time_signature[1]}"))
@@ -131,11 +134,19 @@ def write_midi(melodies: list[Melody], file: IO[bytes], program: int = DEFAULT_P
     midi_file(melodies[0], program=program).save(file=file)
 
 
-def write_musicxml(melodies: list[Melody], file: IO[bytes]) -> None:
-    """Write the first melody as an uncompressed MusicXML score."""
+def musicxml_bytes(score) -> bytes:
+    """A music21 score as MusicXML, the same bytes for the same score on any day."""
+    import re
+
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    file.write(GeneralObjectExporter(music21_stream(melodies[0])).parse())
+    xml = GeneralObjectExporter(score).parse()
+    return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", xml, count=1)
+
+
+def write_musicxml(melodies: list[Melody], file: IO[bytes]) -> None:
+    """Write the first melody as an uncompressed MusicXML score."""
+    file.write(musicxml_bytes(music21_stream(melodies[0])))
 
 
 _ABC_UNIT = Fraction(1, 4)  # L:1/16 — a sixteenth note, in quarter notes
@@ -151,13 +162,18 @@ def abc_text(melody: Melody, number: int = 1) -> str:
     key = _abc_key(melody.key) if melody.key else "C"
     lines = [f"X:{number}", f"T:{melody.title or 'melodyrnn'}", f"M:{beats}/{unit}", "L:1/16",
              f"Q:1/4={melody.tempo}", f"K:{key}"]
-    words, bar_position = [], Fraction(0)
+    words, bar_position, marked = [], Fraction(0), set()
     for note in melody.notes:
-        words.append(_abc_note(note, melody.key, altered))
-        bar_position += note.duration
-        while bar_position >= melody.bar_length:
-            bar_position -= melody.bar_length
-            words.append("|")
+        left = note.duration
+        while left > 0:  # a note that crosses a bar line is split there and tied
+            part = min(left, melody.bar_length - bar_position)
+            left -= part
+            tie = "-" if left and note.pitch is not None else ""
+            words.append(_abc_note(Note(note.pitch, part), melody.key, altered, marked) + tie)
+            bar_position += part
+            if bar_position == melody.bar_length:
+                bar_position, marked = Fraction(0), set()  # accidentals last to the bar line
+                words.append("|")
     lines.append(" ".join(words))
     return "\n".join(lines) + "\n"
 
@@ -168,7 +184,8 @@ def _abc_key(key: str) -> str:
     return tonic + suffix
 
 
-def _abc_note(note, key: str | None, altered: dict[str, int]) -> str:
+def _abc_note(note: Note, key: str | None, altered: dict[str, int], marked: set[str]) -> str:
+    """One ABC note; ``marked`` holds the letters given an accidental earlier in this bar."""
     length = note.duration / _ABC_UNIT
     length_text = "" if length == 1 else (str(length.numerator) if length.denominator == 1
                                           else f"{length.numerator}/{length.denominator}")
@@ -176,10 +193,13 @@ def _abc_note(note, key: str | None, altered: dict[str, int]) -> str:
         return "z" + length_text
     letter, alteration, octave = spell(note.pitch, key)
     mark = "^" * alteration if alteration > 0 else "_" * -alteration
-    if altered.get(letter, 0) == alteration:
+    if altered.get(letter, 0) != alteration or letter in marked:
+        # An accidental holds to the bar line, so after one every note of that letter says
+        # what it is; "=" cancels the key signature or an earlier accidental.
+        mark = mark or "="
+        marked.add(letter)
+    else:
         mark = ""  # the key signature already says it
-    elif alteration == 0:
-        mark = "="  # cancel the key signature
     text = letter.upper() if octave <= 4 else letter
     text += "," * max(4 - octave, 0) + "'" * max(octave - 5, 0)
     return mark + text + length_text

@@ -39,7 +39,7 @@ def piano_roll_png(melody: Melody, primer_notes: int = 0, dpi: int = 110) -> byt
     axes.set_xlim(0, max(total, bars * bar))
     axes.set_ylim(low - 1.5, high + 1.5)
     ticks = range(low, high + 1)
-    axes.set_yticks(list(ticks), [pitch_name(p) for p in ticks], fontsize=7)
+    axes.set_yticks(list(ticks), [pitch_name(p, melody.key) for p in ticks], fontsize=7)
     axes.set_xlabel("quarter notes")
     beats, unit = melody.time_signature
     axes.set_title(f"{melody.title or 'melody'} — {len(melody)} notes, {beats}/{unit}"
@@ -61,15 +61,15 @@ def score_svg(melody: Melody) -> str:
         import verovio
     except ImportError:
         raise DependencyError("engraving needs verovio: pip install verovio") from None
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
-
-    from melodyrnn.export import music21_stream
+    from melodyrnn.export import music21_stream, musicxml_bytes
 
     # no metronome mark: its note glyph needs a font that rasterisers may lack
-    xml = GeneralObjectExporter(music21_stream(melody, tempo_mark=False)).parse().decode("utf-8")
+    xml = musicxml_bytes(music21_stream(melody, tempo_mark=False)).decode("utf-8")
     toolkit = verovio.toolkit()
+    # xmlIdChecksum: element ids from the input, not random, so the same melody gives the same file
     toolkit.setOptions({"adjustPageHeight": True, "breaks": "auto", "scale": 45,
-                        "pageWidth": 2100, "footer": "none", "header": "none"})
+                        "pageWidth": 2100, "footer": "none", "header": "none",
+                        "xmlIdChecksum": True})
     if not toolkit.loadData(xml):
         raise DependencyError("verovio could not read the score")
     return toolkit.renderToSVG(1)

@@ -34,6 +34,14 @@ def parse_pitch_name(text: str, option: str = "--range") -> int:
     return pitch
 
 
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific name of a MIDI pitch, as --range takes it: 60 -> 'C4', 61 -> 'C#4'."""
+    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 def parse_range(text: str) -> tuple[int, int]:
     """Lowest and highest MIDI pitch of a range such as 'C4:C6'."""
     low, sep, high = text.partition(":")
@@ -74,6 +82,12 @@ class Steering:
             low, high = self.pitch_range
             allowed &= torch.tensor([n is None or n.pitch is None or low <= n.pitch <= high
                                      for n in notes])
+        pitched = torch.tensor([n is not None and n.pitch is not None for n in notes])
+        if (self.key is not None or self.pitch_range is not None) and not bool(
+                (allowed & pitched).any()):  # only rests would be left: say so, not a silent song
+            known = sorted({n.pitch for n in notes if n is not None and n.pitch is not None})
+            where = f"; its notes span {pitch_name(known[0])}-{pitch_name(known[-1])}" if known else ""
+            raise MelodyError(f"--key/--range leave none of the model's notes{where}")
         costs, budget = None, None
         if self.bars is not None:
             costs = torch.tensor([0.0 if n is None else float(n.duration) for n in notes])
