@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from melodyrnn.cli_data import ingest_options
+from melodyrnn.cli_streams import stream_kinds
 
 DEFAULT_MODEL_PATH = "melodyrnn.pt"
 
@@ -75,6 +76,7 @@ def _apply_preset(ctx: click.Context, name: str | None) -> None:
 
 
 @main.command()
+@stream_kinds("train")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "arch",
               type=click.Choice(["lstm", "gru", "rnn", "mlp", "peephole", "cifg"]),
@@ -234,6 +236,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
 # --- generate ------------------------------------------------------------------------------
 
 @main.command()
+@stream_kinds("generate")
 @click.argument("more_seed", nargs=-1, metavar="[SEED_TOKENS]...")
 @click.option("--seed", "seed", default=None,
               help="Notes to start from, e.g. --seed g8 e8 e4 f8 or --seed 'g8 e8 e4 f8'. "
@@ -398,6 +401,7 @@ def _parse_time(text: str) -> tuple[int, int]:
 # --- evaluate ------------------------------------------------------------------------------
 
 @main.command()
+@stream_kinds("evaluate")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}); with --folds, "

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from melodyrnn.errors import MelodyError, VocabularyError
 from melodyrnn.music import Melody, Note
 from melodyrnn.notation import note_text, parse_tokens
+from melodyrnn.series import NumericCodec
 
 END = "<end>"
 
@@ -171,14 +172,18 @@ def _parse_note(token: str) -> Note:
     return melody.notes[0]
 
 
-CODECS: dict[str, type[TokenCodec]] = {"notes": NoteCodec, "text": CharCodec}
+CODECS: dict[str, type[TokenCodec] | type[NumericCodec]] = {
+    "notes": NoteCodec, "text": CharCodec, "series": NumericCodec,
+}
 
 
-def codec_from_dict(data: dict[str, Any]) -> TokenCodec:
+def codec_from_dict(data: dict[str, Any]) -> TokenCodec | NumericCodec:
     """Rebuild a codec from its plain-dict form."""
     codec_class = CODECS.get(data.get("kind", ""))
     if codec_class is None:
         raise MelodyError(f"unknown codec kind {data.get('kind')!r}")
+    if hasattr(codec_class, "from_dict"):  # codecs with more than a token list
+        return codec_class.from_dict(data)
     return codec_class(list(data["tokens"]), end_token=bool(data.get("end_token", False)))
 
 

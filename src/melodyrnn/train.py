@@ -81,8 +81,21 @@ def class_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.
     return loss, correct, int(scored.sum())
 
 
+def value_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Squared error summed over scored steps (mean over features), 0 correct, scored steps.
+
+    Targets are float frames (B, T, F); NaN frames are padding. The head predicts the first
+    ``output.shape[-1]`` features of the next frame.
+    """
+    targets = targets[..., : output.shape[-1]]
+    scored = ~torch.isnan(targets).any(-1)
+    error = (output[scored] - targets[scored]).pow(2).mean(-1)
+    return error.sum(), 0, int(scored.sum())
+
+
 OBJECTIVES: dict[str, Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, int, int]]] = {
     "class": class_objective,
+    "value": value_objective,
 }
 
 BATCHINGS: dict[str, Callable[[Sequence[Sequence[int]], TrainConfig, torch.Generator],
