@@ -201,33 +201,42 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
     _check_primer(primer, feed)
     constraints.check()
     model.eval()
-    history = torch.as_tensor([list(primer)] * num_outputs, dtype=torch.long)
+    start = len(primer)
+    # The history is filled in place and feeds see a growing view of it: no copy per step.
+    history = torch.empty(num_outputs, start + length, dtype=torch.long)
+    history[:, :start] = torch.as_tensor(list(primer), dtype=torch.long)
+    # Without a budget or an end token no row can finish early: skip that bookkeeping.
+    budgeted = constraints.budget is not None and constraints.costs is not None
+    stops = constraints.budget is not None or constraints.stop_id is not None
     finished = torch.zeros(num_outputs, dtype=torch.bool)
     spent = torch.zeros(num_outputs)
-    lengths = [length] * num_outputs
-    logits, state = feed.start(model, history)
-    new_tokens = []
+    lengths = torch.full((num_outputs,), length)  # kept as a tensor: no sync per step
+    logits, state = feed.start(model, history[:, :start])
+    steps = 0
     for step in range(length):
         masked = constraints.mask(logits, spent)
-        dead_end = ~torch.isfinite(masked).any(-1) & ~finished
-        for row in dead_end.nonzero().flatten().tolist():  # nothing fits: the row ends here
-            lengths[row] = step
-        finished |= dead_end
-        masked = masked.masked_fill(finished[:, None], 0.0)  # finished rows emit a filler
+        if budgeted:  # only a budget can leave a row nothing that fits: the row ends here
+            dead_end = ~torch.isfinite(masked).any(-1) & ~finished
+            lengths = lengths.masked_fill(dead_end, step)
+            finished |= dead_end
+        if stops:
+            masked = masked.masked_fill(finished[:, None], 0.0)  # finished rows emit a filler
         chosen = sampling.choose(masked, generator)
-        spent = spent + constraints.spend(chosen).masked_fill(finished, 0.0)
-        done_now = constraints.finished(chosen, spent) & ~finished
-        for row in done_now.nonzero().flatten().tolist():
-            lengths[row] = step + 1
-        finished |= done_now
-        new_tokens.append(chosen)
-        history = torch.cat([history, chosen[:, None]], dim=1)
-        if bool(finished.all()) or step == length - 1:
+        if stops:
+            if budgeted:
+                spent = spent + constraints.spend(chosen).masked_fill(finished, 0.0)
+            done_now = constraints.finished(chosen, spent) & ~finished
+            lengths = lengths.masked_fill(done_now, step + 1)
+            finished |= done_now
+        history[:, start + step] = chosen
+        steps = step + 1
+        if step == length - 1 or (stops and bool(finished.all())):
             break
-        logits, state = feed.step(model, history, state)
-    if not new_tokens:
+        logits, state = feed.step(model, history[:, : start + steps], state)
+    if steps == 0:
         return [[] for _ in range(num_outputs)]
-    return _trim(torch.stack(new_tokens, dim=1).tolist(), lengths, constraints.stop_id)
+    return _trim(history[:, start : start + steps].tolist(), lengths.tolist(),
+                 constraints.stop_id)
 
 
 @torch.no_grad()
