@@ -261,6 +261,14 @@ def test_svg_is_engraved_notation(runner, model, tmp_path):
     assert text.lstrip().startswith("<svg") and 'class="note"' in text
 
 
+def test_a_long_melody_is_engraved_to_its_end_not_cut_at_one_page(runner, model, tmp_path):
+    out = tmp_path / "long.svg"
+    result = generate(runner, model, "--temperature", "1", "--length", "800")
+    generate(runner, model, "--temperature", "1", "--length", "800", "-o", out)
+    pitched = [n for n in melodies_of(result)[0].notes if n.pitch is not None]
+    assert out.read_text().count('class="note"') >= len(pitched)  # tied halves count twice
+
+
 @pytest.mark.parametrize("options", [["-o", "x.mid"], ["-o", "x.musicxml"], ["-o", "x.xml"],
                                      ["-o", "x.abc"], ["-o", "x.txt"], ["-o", "x.png"],
                                      ["-o", "x.svg"], ["-o", "x.png", "--score"]])

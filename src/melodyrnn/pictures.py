@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 
-from melodyrnn.errors import DependencyError
+from melodyrnn.errors import DependencyError, MelodyError
 from melodyrnn.music import Melody
 from melodyrnn.notation import pitch_name
 
 ROLL_HEIGHT_INCHES = 3.5
 ROLL_INCHES_PER_BAR = 1.6
 PRIMER_COLOUR, NOTE_COLOUR = "#e8a33d", "#3d6fb6"
+MAX_PAGE_HEIGHT = 60_000  # verovio's largest page: about 3,000 notes of a melody
 
 
 def piano_roll_png(melody: Melody, primer_notes: int = 0, dpi: int = 110) -> bytes:
@@ -43,11 +44,12 @@ def piano_roll_png(melody: Melody, primer_notes: int = 0, dpi: int = 110) -> byt
     axes.set_xlabel("quarter notes")
     beats, unit = melody.time_signature
     axes.set_title(f"{melody.title or 'melody'} — {len(melody)} notes, {beats}/{unit}"
-                   f"{', ' + melody.key if melody.key else ''}", fontsize=9)
-    if primer_notes:
+                   f"{', ' + melody.key if melody.key else ''}", fontsize=9, loc="left")
+    if primer_notes:  # above the plot, so it never hides notes
         axes.legend(handles=[Patch(color=PRIMER_COLOUR, label="seed"),
                              Patch(color=NOTE_COLOUR, label="generated")],
-                    loc="upper right", fontsize=7)
+                    loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=7,
+                    frameon=False, borderaxespad=0.2)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
@@ -66,12 +68,16 @@ def score_svg(melody: Melody) -> str:
     # no metronome mark: its note glyph needs a font that rasterisers may lack
     xml = musicxml_bytes(music21_stream(melody, tempo_mark=False)).decode("utf-8")
     toolkit = verovio.toolkit()
-    # xmlIdChecksum: element ids from the input, not random, so the same melody gives the same file
+    # xmlIdChecksum: element ids from the input, not random, so the same melody gives the same
+    # file. One page as tall as verovio allows (then trimmed): only one page is written.
     toolkit.setOptions({"adjustPageHeight": True, "breaks": "auto", "scale": 45,
-                        "pageWidth": 2100, "footer": "none", "header": "none",
-                        "xmlIdChecksum": True})
+                        "pageWidth": 2100, "pageHeight": MAX_PAGE_HEIGHT, "footer": "none",
+                        "header": "none", "xmlIdChecksum": True})
     if not toolkit.loadData(xml):
         raise DependencyError("verovio could not read the score")
+    if toolkit.getPageCount() > 1:
+        raise MelodyError(f"{len(melody)} notes are too many to engrave on one page: "
+                          "write .musicxml or .mid instead")
     return toolkit.renderToSVG(1)
 
 
