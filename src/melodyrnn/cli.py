@@ -175,13 +175,15 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
     from melodyrnn.pipeline import fit
     from melodyrnn.train import TrainConfig
 
-    melodies = _read_melodies(sources, progress=progress and group.is_main, **ingest)
+    from melodyrnn.cli_data import ingest_from_cli
+
+    loaded = ingest_from_cli(sources, progress=progress and group.is_main, **ingest)
+    melodies = loaded.melodies
     valid: list[int] = []
     held_out: list = []
     if valid_fraction > 0:
-        from melodyrnn.ingest import split_by_melody
-
-        train_index, valid = split_by_melody(melodies, valid_fraction, rng_seed)
+        # Transposed copies of one melody stay on the same side of the split.
+        train_index, valid = loaded.split(valid_fraction, rng_seed)
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
         say(f"held out {len(held_out)} melodies for validation")
