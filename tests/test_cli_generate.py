@@ -263,8 +263,8 @@ def test_svg_is_engraved_notation(runner, model, tmp_path):
 
 def test_a_long_melody_is_engraved_to_its_end_not_cut_at_one_page(runner, model, tmp_path):
     out = tmp_path / "long.svg"
-    result = generate(runner, model, "--temperature", "1", "--length", "800")
-    generate(runner, model, "--temperature", "1", "--length", "800", "-o", out)
+    result = generate(runner, model, "--temperature", "1", "--length", "500")
+    generate(runner, model, "--temperature", "1", "--length", "500", "-o", out)
     pitched = [n for n in melodies_of(result)[0].notes if n.pitch is not None]
     assert out.read_text().count('class="note"') >= len(pitched)  # tied halves count twice
 
