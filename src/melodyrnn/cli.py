@@ -171,11 +171,10 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
         if group.is_main:
             note(message)
 
+    from melodyrnn.cli_data import ingest_from_cli
     from melodyrnn.models import ModelConfig
     from melodyrnn.pipeline import fit
     from melodyrnn.train import TrainConfig
-
-    from melodyrnn.cli_data import ingest_from_cli
 
     loaded = ingest_from_cli(sources, progress=progress and group.is_main, **ingest)
     melodies = loaded.melodies
