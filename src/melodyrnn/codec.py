@@ -105,14 +105,15 @@ class NoteCodec(TokenCodec):
 
     def encode(self, melody: Melody, source: str = "input") -> list[int]:
         """Token ids of a melody's notes (plus the end token if the codec has one)."""
-        unknown = [n for n in dict.fromkeys(melody.notes) if note_text(n) not in self._index]
+        texts = [note_text(n) for n in melody.notes]
+        unknown = [n for n, t in dict(zip(melody.notes, texts)).items() if t not in self._index]
         if unknown:
             hints = "; ".join(f"for {note_text(n)!r} try {' '.join(self.nearest(n))}"
                               for n in unknown[:5])
             known = " ".join(t for t in self.tokens if t != END)
             raise VocabularyError(f"{source}: {' '.join(repr(note_text(n)) for n in unknown)} "
                                   f"never seen in training ({hints}); the model knows: {known}")
-        ids = self.ids((note_text(n) for n in melody.notes), source)
+        ids = [self._index[t] for t in texts]
         return [*ids, self.end_id] if self.end_id is not None else ids
 
     @property
