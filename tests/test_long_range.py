@@ -20,14 +20,14 @@ def load_script():
     return module
 
 
-def test_adding_batches_mark_two_early_values_and_score_only_the_end() -> None:
+def test_adding_batches_mark_one_value_per_half_and_score_only_the_end() -> None:
     long_range = load_script()
     inputs, targets = long_range.adding_batch(16, 100, torch.Generator().manual_seed(0))
     assert inputs.shape == (16, 100, 2) and targets.shape == (16, 100, 1)
     markers = inputs[..., 1]
     assert torch.equal(markers.sum(1), torch.full((16,), 2.0))
     positions = markers.nonzero()[:, 1].reshape(16, 2)
-    assert (99 - positions[:, 0] >= 90).all() and (99 - positions[:, 1] >= 50).all()
+    assert (99 - positions[:, 0] >= 50).all() and (99 - positions[:, 1] < 50).all()
     assert torch.isnan(targets[:, :-1]).all()
     assert torch.allclose(targets[:, -1, 0], (inputs[..., 0] * markers).sum(1))
 
