@@ -168,6 +168,19 @@ def test_primer_file_uses_its_last_notes(runner, model, tmp_path, suffix):
     assert f"primer: the last 5 notes of {path}" in result.stderr
 
 
+def test_primer_file_keeps_its_own_metre_and_key_unless_options_say_otherwise(runner, model,
+                                                                              tmp_path):
+    path = tmp_path / "waltz.txt"
+    notes = PRIMER_SONG.splitlines()[-1]
+    path.write_text("\\time 3/4\n\\key f major\n\\tempo 90\n" + notes + "\n")
+    own = melodies_of(generate(runner, model, "--primer", path, "--bars", "2"))[0]
+    assert (own.time_signature, own.key, own.tempo) == ((3, 4), "F major", 90)
+    assert own.total_duration % 3 == 0  # ends on a 3/4 bar line
+    told = melodies_of(generate(runner, model, "--primer", path, "--bars", "2", "--time", "2/4",
+                                "--bpm", "120"))[0]
+    assert (told.time_signature, told.key, told.tempo) == ((2, 4), "F major", 120)
+
+
 def test_primer_and_seed_together_is_an_error(runner, model, tmp_path):
     path = tmp_path / "p.txt"
     path.write_text(PRIMER_SONG)

@@ -329,6 +329,10 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     if bpm:
         like = replace(like, tempo=bpm)
     primer = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, like)
+    if primer_file:  # the file's own metre, key and tempo, unless options say otherwise
+        primer = replace(primer, **{field: getattr(like, field) for field, given in
+                                    (("time_signature", time_signature), ("key", key_tonic),
+                                     ("tempo", bpm)) if given})
     constraints = steering.constraints(checkpoint.codec, primer)
     melodies = continue_items(checkpoint, primer, length if bars is None else BARS_TOKEN_CAP,
                               sampling, num_outputs, rng_seed, constraints, beam)
@@ -362,9 +366,10 @@ def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | Non
     if primer_file:
         from melodyrnn.formats import read
 
-        notes = read(primer_file)[0].notes[-primer_notes:]
+        source = read(primer_file)[0]
+        notes = source.notes[-primer_notes:]
         note(f"primer: the last {len(notes)} notes of {primer_file}")
-        return like.with_notes(notes)
+        return source.with_notes(notes)
     primer = checkpoint.codec.decode(checkpoint.metadata.get("primer", []), like=like)
     note(f"no --seed given: starting from the first training song's opening "
          f"({len(primer)} notes)")
