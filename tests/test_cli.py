@@ -125,6 +125,7 @@ def test_generate_uses_melodyrnn_pt_in_the_current_folder(runner, nabiya_model, 
 
 def test_without_any_model_generate_says_how_to_train_one(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MELODYRNN_NO_BUNDLED", "1")
     result = run(runner, "generate", "--seed", *SEED, ok=False)
     assert "melodyrnn train" in result.stderr
     assert "melodyrnn.pt" in result.stderr
@@ -133,8 +134,24 @@ def test_without_any_model_generate_says_how_to_train_one(runner, tmp_path, monk
 def test_without_any_model_evaluate_says_how_to_train_one(runner, nabiya_path, tmp_path,
                                                           monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MELODYRNN_NO_BUNDLED", "1")
     result = run(runner, "evaluate", nabiya_path, ok=False)
     assert "melodyrnn train" in result.stderr
+
+
+def test_without_a_local_model_generate_uses_the_bundled_one_and_says_so(runner, tmp_path,
+                                                                       monkeypatch):
+    from melodyrnn.checkpoint import BUNDLED_PATH, bundled_path
+
+    if not BUNDLED_PATH.is_file():
+        pytest.skip("this checkout has no bundled model")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MELODYRNN_NO_BUNDLED", raising=False)
+    assert bundled_path() == BUNDLED_PATH
+    result = run(runner, "generate", "--seed", *SEED, "--length", "16")
+    assert "bundled folk model" in result.stderr
+    melody = parse_text(result.stdout)[0]
+    assert 4 < len(melody) <= 20 and melody.notes[:4] == parse_text(" ".join(SEED))[0].notes
 
 
 def test_a_missing_model_file_is_named(runner, tmp_path):

@@ -199,9 +199,11 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
     notes = sum(len(m) for m in melodies)
     say(f"training {arch} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
          f"{notes} notes, {codec.vocab_size} distinct tokens")
-    first = melodies[0]
-    metadata = {"tempo": first.tempo, "time_signature": list(first.time_signature),
-                "key": first.key, "sources": list(sources), "valid_indices": valid}
+    # Generated melodies take the training data's most common tempo, metre and key.
+    metadata = {"tempo": _most_common(m.tempo for m in melodies),
+                "time_signature": list(_most_common(m.time_signature for m in melodies)),
+                "key": _most_common(m.key for m in melodies), "sources": list(sources),
+                "valid_indices": valid}
     # Held-out melodies with a note the training data lacks cannot be scored by this codec.
     known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))] if valid else []
     resume = None
@@ -536,6 +538,12 @@ def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: 
 
 
 # --- shared helpers --------------------------------------------------------------------------
+
+def _most_common(values):
+    from collections import Counter
+
+    return Counter(values).most_common(1)[0][0]
+
 
 def _resume_from(ctx: click.Context, path: str, epochs: int):
     """The checkpoint to resume and its training settings (with --epochs if given)."""
