@@ -187,3 +187,23 @@ def test_cosine_schedule_ends_near_zero_and_is_a_function_of_the_epoch():
         rates.append(optimizer.param_groups[0]["lr"])
     assert rates[0] == pytest.approx(0.1) and rates[-1] < 0.01
     assert rates == sorted(rates, reverse=True)
+
+
+def test_ctrl_c_in_the_train_command_saves_a_resumable_checkpoint_and_exits_130(tmp_path):
+    songs = tmp_path / "songs.txt"
+    songs.write_text("\n\n".join(["c8 d e f g a b c' b a g f e d c4"] * 40) + "\n")
+    out = tmp_path / "run.pt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "melodyrnn", "train", str(songs), "--epochs", "100000",
+         "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
+        stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "acc=" not in seen:  # the progress bar shows a finished epoch
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 130, seen + rest
+    assert "interrupted: kept the weights of epoch" in rest
+    saved = ckpt.load(out)
+    assert saved.training_state["epoch"] >= 1
