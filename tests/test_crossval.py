@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -62,3 +63,42 @@ def test_cli_evaluate_folds_rejects_a_checkpoint_path_as_model(song_files):
     result = CliRunner().invoke(main, ["evaluate", "--folds", "3", "--model", "x.pt",
                                        str(song_files), "--no-cache"])
     assert result.exit_code != 0 and "expected one of ppm" in result.output
+
+
+def test_the_mixture_is_the_hand_combined_ppm_and_network_distributions():
+    from melodyrnn.crossval import (
+        first_note_distribution,
+        mixture_pitch_probs,
+        train_network,
+        train_ppm,
+    )
+    from melodyrnn.metrics import checkpoint_pitch_probs, pitch_alphabet, pitch_sequences
+    from melodyrnn.ppm import PPM, STM, combine_entropy_weighted
+
+    songs = melodies()
+    train, test = songs[1:], songs[0]
+    alphabet = pitch_alphabet(songs)
+    config = CrossValConfig(model="ppm+rnn", epochs=2, hidden=8)
+    predictor = train_ppm(train, alphabet, config)
+    checkpoint = train_network(train, config)
+    first = first_note_distribution(train, alphabet)
+    mixed = mixture_pitch_probs(predictor, checkpoint, test, alphabet, 1.5, first)
+    pitches = pitch_sequences([test])[0]
+    by_hand = combine_entropy_weighted([
+        predictor.ltm.predict(pitches),
+        PPM(alphabet, STM).predict(pitches, learn=True),
+        checkpoint_pitch_probs(checkpoint, test, alphabet, first)], 1.5)
+    assert mixed.shape == (len(pitches), len(alphabet))
+    assert np.allclose(mixed.sum(1), 1.0) and (mixed > 0).all()
+    assert np.allclose(mixed, by_hand)
+
+
+def test_cli_evaluate_folds_ppm_plus_a_network(song_files, tmp_path):
+    args = ["evaluate", "--folds", "2", "--model", "ppm+rnn", "--epochs", "1", str(song_files),
+            "--cache-dir", str(tmp_path / "cache")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "ppm+rnn" in result.stdout and "geometric mix, bias 1" in result.stdout
+    data = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert data["model"] == "ppm+rnn" and data["notes"] == sum(len(s.split()) for s in SONGS) - 1
+    assert 0 < data["bits_per_melody"] < 10

@@ -413,7 +413,8 @@ def _parse_time(text: str) -> tuple[int, int]:
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}); with --folds, "
-                   "the kind of model to train per fold: ppm, lstm, gru, rnn, mlp [ppm].")
+                   "the kind of model to train per fold: ppm, lstm, gru, rnn, mlp, or ppm+lstm "
+                   "(ppm+gru, ...: the PPM and the network mixed per note) [ppm].")
 @click.option("--window", default=None, type=int,
               help="Real tokens given before predicting (default: the model's window).")
 @click.option("--split", type=click.Choice(["all", "valid"]), default="all", show_default=True,

@@ -266,11 +266,15 @@ class PPMPredictor:
         With ``ltm_plus`` the long-term model keeps the sequence (each symbol after it is
         predicted), so later sequences are predicted from it too.
         """
+        parts = self.components(sequence)
+        return parts[0] if len(parts) == 1 else combine_entropy_weighted(parts, self.bias)
+
+    def components(self, sequence: Sequence[Hashable]) -> list[np.ndarray]:
+        """The long-term and (unless ``stm_config`` is None) short-term distributions, apart."""
         long_term = self.ltm.predict(sequence, learn=self.ltm_plus)
         if self.stm_config is None:
-            return long_term
-        short_term = PPM(self.ltm.alphabet, self.stm_config).predict(sequence, learn=True)
-        return combine_entropy_weighted([long_term, short_term], self.bias)
+            return [long_term]
+        return [long_term, PPM(self.ltm.alphabet, self.stm_config).predict(sequence, learn=True)]
 
     def bits(self, sequence: Sequence[Hashable]) -> np.ndarray:
         """-log2 p of each symbol of ``sequence`` given the symbols before it."""
