@@ -166,3 +166,11 @@ def test_char_codec_refuses_unseen_characters():
     codec = CharCodec.fit([LYRICS])
     with pytest.raises(VocabularyError, match="'꽃' never seen"):
         codec.encode("나비 꽃")
+
+
+def test_covers_says_whether_every_note_is_in_the_vocabulary():
+    from melodyrnn.notation import parse_tokens
+
+    codec = NoteCodec.classic()
+    assert codec.covers(parse_tokens("c4 d8 b8"))
+    assert not codec.covers(parse_tokens("c4 d16"))

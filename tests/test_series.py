@@ -7,10 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from melodyrnn import checkpoint as ckpt
-from melodyrnn.cli import main
 from melodyrnn.codec import codec_from_dict
 from melodyrnn.data import StreamBatching, stream_episodes, window_episodes
 from melodyrnn.errors import ParseError
@@ -26,15 +24,7 @@ from melodyrnn.series import (
     window_items,
 )
 from melodyrnn.train import TrainConfig, value_objective
-
-
-def run(*args: object, ok: bool = True):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output
-    else:
-        assert result.exit_code != 0 and "Traceback" not in result.output, result.output
-    return result
+from tests.clitools import run
 
 
 def sine_table(rows: int = 240) -> SeriesTable:

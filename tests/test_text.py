@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from melodyrnn.cli import main
 from melodyrnn.codec import CharCodec, codec_from_dict
 from melodyrnn.errors import ParseError, VocabularyError
 from melodyrnn.generate import Sampling
@@ -15,20 +13,12 @@ from melodyrnn.models import ModelConfig
 from melodyrnn.pipeline import continue_items, fit
 from melodyrnn.text import known_only, read_text, split_text, text_rows
 from melodyrnn.train import TrainConfig
+from tests.clitools import run
 
 SENTENCE = ("if you want to build a ship, don't drum up people together to collect wood and "
             "don't assign them tasks and work, but rather teach them to long for the endless "
             "immensity of the sea.")
 KOREAN = "나비야 나비야 이리 날아 오너라. 노랑나비 흰나비 춤을 추며 오너라."
-
-
-def run(*args: object, ok: bool = True):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output
-    else:
-        assert result.exit_code != 0 and "Traceback" not in result.output, result.output
-    return result
 
 
 def quiet(message: str) -> None:

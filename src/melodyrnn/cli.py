@@ -205,7 +205,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
                 "key": _most_common(m.key for m in melodies), "sources": list(sources),
                 "valid_indices": valid}
     # Held-out melodies with a note the training data lacks cannot be scored by this codec.
-    known = [m for m in held_out if all(t in codec.code2idx for t in _tokens(m))] if valid else []
+    known = [m for m in held_out if codec.covers(m)]
     resume = None
     if resume_path:
         resume, train_config = _resume_from(ctx, resume_path, epochs)
@@ -499,9 +499,8 @@ def _compare_samples(checkpoint, melodies: list, count: int, temperature: float,
     from melodyrnn.samplestats import compare
 
     width = checkpoint.model_config.window
-    known = set(checkpoint.codec.tokens)
-    primers = [m.with_notes(m.notes[:width]) for m in melodies
-               if len(m) > width and all(t in known for t in _tokens(m.with_notes(m.notes[:width])))]
+    openings = [m.with_notes(m.notes[:width]) for m in melodies if len(m) > width]
+    primers = [opening for opening in openings if checkpoint.codec.covers(opening)]
     if not primers:
         raise click.ClickException("no real melody opens with notes the model knows")
     length = int(statistics.median(len(m) for m in melodies)) - width
@@ -575,12 +574,6 @@ def _read_melodies(sources: tuple[str, ...], **ingest: Any) -> list:
     from melodyrnn.cli_data import ingest_from_cli
 
     return ingest_from_cli(sources, **ingest).melodies
-
-
-def _tokens(melody) -> list[str]:
-    from melodyrnn.notation import note_text
-
-    return [note_text(n) for n in melody.notes]
 
 
 def _load_model(model_path: str | None):

@@ -116,6 +116,10 @@ class NoteCodec(TokenCodec):
         ids = [self._index[t] for t in texts]
         return [*ids, self.end_id] if self.end_id is not None else ids
 
+    def covers(self, melody: Melody) -> bool:
+        """True if every note of the melody is one of this codec's tokens."""
+        return all(note_text(n) in self._index for n in melody.notes)
+
     @property
     def notes(self) -> list[Note | None]:
         """The note of each token id (None for the end token)."""

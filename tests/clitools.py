@@ -1,0 +1,17 @@
+"""Running the command line in tests."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from melodyrnn.cli import main
+
+
+def run(*args: object, ok: bool = True):
+    """Invoke ``melodyrnn ARGS``; check it succeeded, or failed cleanly without a traceback."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    return result
