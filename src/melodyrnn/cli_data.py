@@ -23,8 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Keep in step with IngestOptions; a test checks that they agree.
 QUANTIZE_DEFAULT = "16+24"
-INGEST_OPTION_NAMES = ("quantize", "part", "drop_rests", "transpose", "cache_dir", "no_cache",
-                       "jobs")
+INGEST_OPTION_NAMES = ("quantize", "part", "drop_rests", "transpose", "exclude", "cache_dir",
+                       "no_cache", "jobs")
 
 
 def ingest_options(func: F) -> F:
@@ -42,6 +42,9 @@ def ingest_options(func: F) -> F:
                      default="none", show_default=True,
                      help="all: add every key that stays in MIDI range; C: move each melody to "
                           "C major / A minor."),
+        click.option("--exclude", multiple=True, metavar="SOURCE",
+                     help="Leave out the files of this source (repeatable), e.g. "
+                          "corpus:essen --exclude corpus:essen/kinder."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
                      help="Folder for parsed melodies [default: the user cache folder]."),
         click.option("--no-cache", is_flag=True, help="Parse every file again; write no cache."),
@@ -71,6 +74,7 @@ def ingest_from_cli(sources: tuple[str, ...] | list[str], **options: Any) -> Ing
             cache_dir=options.get("cache_dir"),
             use_cache=not options.get("no_cache", False),
             jobs=options.get("jobs") or 0,
+            exclude=tuple(options.get("exclude") or ()),
         )
         result = load(list(sources), settings, progress=options.get("progress", True))
     except MelodyError as err:
@@ -96,7 +100,10 @@ def melody_stats(result: IngestResult) -> dict[str, Any]:
     melodies = result.melodies
     notes = [n for m in melodies for n in m.notes]
     pitches = [n.pitch for n in notes if n.pitch is not None]
-    durations = Counter(n.duration for n in notes)
+    tokens = Counter(notes)  # Note hashes fast; Fraction does not
+    durations: Counter = Counter()
+    for note, count in tokens.items():
+        durations[note.duration] += count
     lengths = [sum(1 for n in m.notes if n.pitch is not None) for m in melodies]
     reasons = Counter(r.reason for r in result.rejected)
     return {
@@ -106,7 +113,7 @@ def melody_stats(result: IngestResult) -> dict[str, Any]:
         "rests": len(notes) - len(pitches),
         "notes_per_melody": {"min": min(lengths), "mean": round(len(pitches) / len(melodies), 1),
                              "max": max(lengths)} if melodies else None,
-        "tokens": len({(n.pitch, n.duration) for n in notes}),
+        "tokens": len(tokens),
         "pitch_range": [min(pitches), max(pitches)] if pitches else None,
         "durations": {_fraction_text(d): c for d, c in sorted(durations.items())},
         "metres": dict(Counter(f"{a}/{b}" for a, b in (m.time_signature for m in melodies))

@@ -59,6 +59,13 @@ class TokenCodec:
         """Index of the end-of-sequence token, if this codec has one."""
         return self._index.get(END)
 
+    def extended(self, items: Iterable[Any]) -> TokenCodec:
+        """This codec plus the tokens of ``items`` it lacks, appended so every old id keeps
+        its meaning (for fine-tuning a trained model on new data)."""
+        fresh = type(self).fit(items).tokens  # type: ignore[attr-defined]
+        new = [t for t in fresh if t not in self._index]
+        return type(self)([*self.tokens, *new], end_token=self.end_token) if new else self
+
     def ids(self, tokens: Iterable[str], source: str = "input") -> list[int]:
         """Token ids of token strings; raise VocabularyError naming the unknown ones."""
         tokens = list(tokens)
@@ -88,6 +95,12 @@ class NoteCodec(TokenCodec):
     """(pitch, duration) pairs and rests as tokens named in the text format ('g8', 'r4', "fis'4.")."""
 
     kind: ClassVar[str] = "notes"
+    _by_note: dict[Note, int]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Looking notes up directly keeps encoding fast on millions of notes (no text per note).
+        self._by_note = {note: i for i, note in enumerate(self.notes) if note is not None}
 
     @classmethod
     def fit(cls, melodies: Iterable[Melody], end_token: bool = False) -> NoteCodec:
@@ -105,20 +118,23 @@ class NoteCodec(TokenCodec):
 
     def encode(self, melody: Melody, source: str = "input") -> list[int]:
         """Token ids of a melody's notes (plus the end token if the codec has one)."""
-        texts = [note_text(n) for n in melody.notes]
-        unknown = [n for n, t in dict(zip(melody.notes, texts)).items() if t not in self._index]
-        if unknown:
+        ids = [self._by_note.get(n) for n in melody.notes]
+        if None in ids:
+            unknown = list(dict.fromkeys(n for n, i in zip(melody.notes, ids) if i is None))
             hints = "; ".join(f"for {note_text(n)!r} try {' '.join(self.nearest(n))}"
                               for n in unknown[:5])
             known = " ".join(t for t in self.tokens if t != END)
             raise VocabularyError(f"{source}: {' '.join(repr(note_text(n)) for n in unknown)} "
                                   f"never seen in training ({hints}); the model knows: {known}")
-        ids = [self._index[t] for t in texts]
         return [*ids, self.end_id] if self.end_id is not None else ids
 
     def covers(self, melody: Melody) -> bool:
         """True if every note of the melody is one of this codec's tokens."""
-        return all(note_text(n) in self._index for n in melody.notes)
+        return all(n in self._by_note for n in melody.notes)
+
+    def id_of(self, note: Note) -> int | None:
+        """The token id of a note, or None if the codec lacks it."""
+        return self._by_note.get(note)
 
     @property
     def notes(self) -> list[Note | None]:

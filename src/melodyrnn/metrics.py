@@ -115,15 +115,11 @@ def pitch_distribution(token_probs: np.ndarray, matrix: np.ndarray,
 
 def _input_ids(checkpoint: Checkpoint, melody: Melody) -> list[int]:
     """Token ids of a melody's notes; a note the codec lacks becomes its nearest known token."""
-    from melodyrnn.notation import note_text
-
-    index = checkpoint.codec.code2idx
+    codec = checkpoint.codec
     ids = []
     for note in melody.notes:
-        text = note_text(note)
-        if text not in index:
-            text = checkpoint.codec.nearest(note, limit=1)[0]
-        ids.append(index[text])
+        token = codec.id_of(note)
+        ids.append(token if token is not None else codec.code2idx[codec.nearest(note, 1)[0]])
     return ids
 
 

@@ -20,11 +20,17 @@ class Note:
     duration: Fraction
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "duration", Fraction(self.duration))
+        if type(self.duration) is not Fraction:
+            object.__setattr__(self, "duration", Fraction(self.duration))
         if self.pitch is not None and self.pitch not in MIDI_RANGE:
             raise MelodyError(f"pitch {self.pitch} is outside the MIDI range 0-127")
-        if self.duration <= 0:
+        if self.duration.numerator <= 0:
             raise MelodyError(f"duration {self.duration} must be positive")
+
+    def __hash__(self) -> int:
+        # Fraction's own hash is slow; notes are hashed millions of times when a corpus is
+        # encoded. Equal notes have equal (pitch, numerator, denominator).
+        return hash((self.pitch, self.duration.numerator, self.duration.denominator))
 
     @property
     def is_rest(self) -> bool:
@@ -40,7 +46,7 @@ class Note:
         """The same note moved by a number of semitones (rests stay rests)."""
         if self.pitch is None:
             return self
-        return replace(self, pitch=self.pitch + semitones)
+        return Note(self.pitch + semitones, self.duration)
 
 
 @dataclass(frozen=True)
