@@ -61,6 +61,8 @@ def main(threads: int | None) -> None:
 
 # --- train ---------------------------------------------------------------------------------
 
+FINE_TUNE_LR = 0.001  # evaluate --folds --init: fine-tuning steps smaller than training's
+
 PRESETS: dict[str, dict[str, Any]] = {
     "folk": {"hidden": 256, "layers": 2, "embedding_dim": 64, "dropout": 0.3, "epochs": 30,
              "lr": 0.003, "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
@@ -129,6 +131,10 @@ def _apply_preset(ctx: click.Context, name: str | None) -> None:
 @click.option("--resume", "resume_path", default=None, type=click.Path(dir_okay=False),
               help="Continue an interrupted or finished run from its checkpoint (same "
                    "SOURCES; its settings are kept, --epochs may raise the total).")
+@click.option("--init", "init_path", default=None, metavar="FILE|bundled",
+              help="Fine-tune: start from this checkpoint's weights (`bundled`: the folk "
+                   "model shipped with melodyrnn). Its architecture and vocabulary are kept; "
+                   "tokens it lacks are added. Pair with a small --lr.")
 @click.option("--checkpoint-every", default=0, show_default=True, type=click.IntRange(0),
               help="Also save the checkpoint every N epochs (0 = only at the end).")
 @click.option("--device", default="auto", show_default=True,
@@ -149,7 +155,8 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
           stop_accuracy: float, stop_patience: int, vocab: str, rng_seed: int, out: str,
           valid_fraction: float, resume_path: str | None, checkpoint_every: int, device: str,
           amp: bool, progress: bool, optimizer: str, weight_decay: float, schedule: str,
-          valid_patience: int, end_token: bool, **ingest: Any) -> None:
+          valid_patience: int, end_token: bool, init_path: str | None,
+          **ingest: Any) -> None:
     """Train a model on melodies in SOURCES and save it.
 
     SOURCES are song text files, MIDI, MusicXML, ABC or kern files, folders of them, glob
@@ -210,13 +217,18 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
     if resume_path:
         resume, train_config = _resume_from(ctx, resume_path, epochs)
         codec = resume.codec
+    init = _init_from(init_path, "notes", resume_path) if init_path else None
+    if init is not None:
+        codec = init.codec.extended(melodies)
+        metadata["init"] = init_path
     if group.world > 1:
         say(f"data-parallel training: {group.world} processes, global batch {batch_size}")
     if where.type != "cpu":
         say(f"training on {where}")
     report = fit(melodies, codec, model_config, train_config, metadata, progress=progress,
                  log=say, resume=resume, device=where, amp=amp and where.type == "cuda",
-                 save_every=checkpoint_every, save_to=out, group=group, valid_items=known)
+                 save_every=checkpoint_every, save_to=out, group=group, valid_items=known,
+                 init=init)
     if not group.is_main:
         return
     last = report.result.history[-1] if report.result.history else None
@@ -254,6 +266,10 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
 @click.option("--beam", default=0, show_default=True,
               help="Beam search of this width for the most probable continuation "
                    "(0 = sample).")
+@click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
+                   "favours continuing motifs the melody has already played, as songs do "
+                   "(0 = off; 0.3 is a good start). Not with --beam.")
 @click.option("--num-outputs", default=1, show_default=True,
               help="Melodies to generate in one batch.")
 @click.option("--rng-seed", default=0, show_default=True, help="Seed for repeatable sampling.")
@@ -292,8 +308,8 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
               help="Play the (first) melody: to --port, else through the sound device.")
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
-             top_k: int, top_p: float, beam: int, num_outputs: int, rng_seed: int,
-             key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
+             top_k: int, top_p: float, beam: int, memory: float, num_outputs: int,
+             rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
              time_signature: str | None, no_stop: bool, primer_file: str | None,
              primer_notes: int, model_path: str | None, out: str | None, score: bool,
              bpm: int | None, program: int, play_it: bool, port: str | None) -> None:
@@ -309,6 +325,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.BadParameter("expected 0 or more", param_hint="--length")
     if beam < 0:
         raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
+    if beam and memory:
+        raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
     from dataclasses import replace
@@ -337,7 +355,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
                                      ("tempo", bpm)) if given})
     constraints = steering.constraints(checkpoint.codec, primer)
     melodies = continue_items(checkpoint, primer, length if bars is None else BARS_TOKEN_CAP,
-                              sampling, num_outputs, rng_seed, constraints, beam)
+                              sampling, num_outputs, rng_seed, constraints, beam, memory)
     if out is None:
         click.echo(format_melodies(melodies), nl=False)
     else:
@@ -429,19 +447,31 @@ def _parse_time(text: str) -> tuple[int, int]:
               help="With --model ppm: add IDyOM's short-term model of the melody itself.")
 @click.option("--update-exclusion", is_flag=True,
               help="With --model ppm: update exclusion in the long-term model.")
-@click.option("--epochs", default=None, type=click.IntRange(1),
-              help="With --folds and a network: training epochs per fold [default: 20].")
+@click.option("--epochs", default=None, type=click.IntRange(0),
+              help="With --folds and a network: training epochs per fold [default: 20; with "
+                   "--init, 0 scores the pre-trained model as it is].")
+@click.option("--lr", default=None, type=float,
+              help="With --folds and a network: learning rate [default: 0.005; with --init "
+                   "0.001].")
+@click.option("--init", "init_path", default=None, metavar="FILE|bundled",
+              help="With --folds and a network: start every fold from this pre-trained "
+                   "checkpoint and fine-tune it on the fold's training melodies.")
 @click.option("--samples", default=None, type=click.IntRange(1),
               help="Generate this many melodies (each primed with a real melody's opening) and "
                    "compare their statistics with the real melodies'.")
 @click.option("--temperature", default=1.0, show_default=True, help="Sampling for --samples.")
+@click.option("--top-p", default=1.0, show_default=True, help="Nucleus sampling for --samples.")
+@click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="For --samples: mix in a short-term model of each melody's own notes, as "
+                   "`generate --memory`.")
 @click.option("--rng-seed", default=0, show_default=True, help="Seed for --samples.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
              split: str, folds: int | None, ppm_order: int | None, stm: bool,
-             update_exclusion: bool, epochs: int | None, samples: int | None,
-             temperature: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
+             update_exclusion: bool, epochs: int | None, lr: float | None,
+             init_path: str | None, samples: int | None, temperature: float, top_p: float,
+             memory: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -455,7 +485,7 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     """
     if folds is not None:
         _cross_validate(sources, model_path or "ppm", folds, ppm_order, stm, update_exclusion,
-                        epochs, as_json, ingest)
+                        epochs, lr, init_path, as_json, ingest)
         return
     if window is not None:
         _check_positive(window=window)
@@ -471,7 +501,10 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
             raise click.UsageError("SOURCES differ from the training run's: give the same ones")
         melodies = [melodies[i] for i in indices]
     if samples:
-        _compare_samples(checkpoint, melodies, samples, temperature, rng_seed, as_json)
+        from melodyrnn.generate import Sampling
+
+        _compare_samples(checkpoint, melodies, samples, Sampling(temperature, top_p=top_p),
+                         memory, rng_seed, as_json)
         return
     result = score_items(checkpoint, melodies, window)
     if result.one_step.total == 0:
@@ -489,12 +522,12 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
                    f"{position + 1}")
 
 
-def _compare_samples(checkpoint, melodies: list, count: int, temperature: float, rng_seed: int,
-                     as_json: bool) -> None:
+def _compare_samples(checkpoint, melodies: list, count: int, sampling, memory: float,
+                     rng_seed: int, as_json: bool) -> None:
     """``evaluate --samples``: statistics of generated vs real melodies, side by side."""
+    import random
     import statistics
 
-    from melodyrnn.generate import Sampling
     from melodyrnn.pipeline import continue_items
     from melodyrnn.samplestats import compare
 
@@ -504,9 +537,9 @@ def _compare_samples(checkpoint, melodies: list, count: int, temperature: float,
     if not primers:
         raise click.ClickException("no real melody opens with notes the model knows")
     length = int(statistics.median(len(m) for m in melodies)) - width
-    sampling = Sampling(temperature=temperature)
-    generated = [continue_items(checkpoint, primers[i % len(primers)], length, sampling,
-                                rng_seed=rng_seed + i)[0] for i in range(count)]
+    openers = random.Random(rng_seed).choices(primers, k=count)  # real openings, drawn
+    generated = [continue_items(checkpoint, opener, length, sampling, rng_seed=rng_seed + i,
+                                memory=memory)[0] for i, opener in enumerate(openers)]
     rows = compare(generated, melodies)
     if as_json:
         click.echo(json.dumps({"samples": count, "real": len(melodies), "metrics": rows}))
@@ -516,20 +549,32 @@ def _compare_samples(checkpoint, melodies: list, count: int, temperature: float,
         click.echo(f"{row['metric']:30} {row['samples_mean']:8.3f} ± {row['samples_sd']:6.3f} "
                    f"{row['real_mean']:8.3f} ± {row['real_sd']:6.3f}  "
                    f"{'yes' if row['within_one_sd'] else 'no'}")
-    click.echo(f"{count} samples (temperature {temperature:g}, {length} new notes each) vs "
+    how = f"temperature {sampling.temperature:g}"
+    how += f", top-p {sampling.top_p:g}" if sampling.top_p < 1 else ""
+    how += f", memory {memory:g}" if memory else ""
+    click.echo(f"{count} samples ({how}, up to {length} new notes each) vs "
                f"{len(melodies)} real melodies")
 
 
 def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,
-                    stm: bool, update_exclusion: bool, epochs: int | None, as_json: bool,
-                    ingest: dict[str, Any]) -> None:
+                    stm: bool, update_exclusion: bool, epochs: int | None, lr: float | None,
+                    init_path: str | None, as_json: bool, ingest: dict[str, Any]) -> None:
     """``evaluate --folds``: cross-validate a kind of model and print bits per note."""
     from melodyrnn.crossval import ARCHS, CrossValConfig, cross_validate, format_result
 
     if arch not in ARCHS:
         raise click.BadParameter(f"'{arch}': with --folds expected one of {', '.join(ARCHS)}",
                                  param_hint="--model")
-    extra = {"epochs": epochs} if epochs is not None else {}
+    extra: dict[str, Any] = {"epochs": epochs} if epochs is not None else {}
+    if init_path:
+        extra["init"] = _init_path(init_path)
+        _init_from(extra["init"], "notes")  # fails early, with a clear message, if unusable
+        extra["lr"] = FINE_TUNE_LR
+    elif epochs == 0:
+        raise click.BadParameter("0: expected 1 or more (0 only with --init)",
+                                 param_hint="--epochs")
+    if lr is not None:
+        extra["lr"] = lr
     config = CrossValConfig(model=arch, folds=folds, ppm_order=ppm_order, stm=stm,
                             update_exclusion=update_exclusion, **extra)
     melodies = _read_melodies(sources, **ingest)
@@ -561,6 +606,37 @@ def _resume_from(ctx: click.Context, path: str, epochs: int):
     done = resume.training_state["epoch"]
     note(f"resuming {path} after epoch {done} of {train_config.epochs}")
     return resume, train_config
+
+
+def _init_path(path: str) -> str:
+    """A checkpoint path for ``--init``; ``bundled`` is the folk model shipped in the package."""
+    from melodyrnn import checkpoint as ckpt
+
+    if path != "bundled":
+        return path
+    bundled = ckpt.bundled_path()
+    if bundled is None:
+        raise click.BadParameter("this installation has no bundled model (or "
+                                 "MELODYRNN_NO_BUNDLED is set)", param_hint="--init")
+    return str(bundled)
+
+
+def _init_from(path: str, kind: str, resume_path: str | None = None):
+    """``train --init``: the checkpoint to fine-tune, checked to hold a ``kind`` model."""
+    from melodyrnn import checkpoint as ckpt
+
+    if resume_path:
+        raise click.UsageError("--init and --resume: give one (--resume continues a run "
+                               "exactly; --init starts a new run from trained weights)")
+    path = _init_path(path)
+    init = ckpt.load(path)
+    if init.codec.kind != kind or not hasattr(init.codec, "extended"):
+        raise click.BadParameter(f"{path} holds a {init.codec.kind} model; fine-tuning needs a "
+                                 f"{kind} model", param_hint="--init")
+    c = init.model_config
+    note(f"fine-tuning {path}: its {c.arch} ({c.layers}x{c.hidden}, {init.codec.vocab_size} "
+         "tokens) is kept; architecture options are ignored")
+    return init
 
 
 def _check_positive(**values: int) -> None:

@@ -123,7 +123,7 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
                   valid_items: list, input_kind: str | None = None):
     """Train (or resume) with the shared pipeline, print a summary, save; the checkpoint."""
     from melodyrnn import checkpoint as ckpt
-    from melodyrnn.cli import _resume_from, note
+    from melodyrnn.cli import _init_from, _resume_from, note
     from melodyrnn.pipeline import fit
     from melodyrnn.train import pick_device
 
@@ -134,6 +134,11 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
                                             kw["epochs"])
         if resume.codec.kind != codec.kind:
             raise click.UsageError(f"{kw['resume_path']} holds a {resume.codec.kind} model")
+    init = None
+    if kw.get("init_path"):
+        init = _init_from(kw["init_path"], codec.kind, kw.get("resume_path"))
+        codec = init.codec.extended(items)
+        metadata = {**metadata, "init": kw["init_path"]}
     where = pick_device(kw.get("device", "auto"))
     if where.type != "cpu":
         note(f"training on {where}")
@@ -141,7 +146,7 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
                  progress=kw.get("progress", True), log=note, resume=resume, device=where,
                  amp=kw.get("amp", False) and where.type == "cuda",
                  save_every=kw.get("checkpoint_every", 0), save_to=kw["out"],
-                 valid_items=valid_items)
+                 valid_items=valid_items, init=init)
     last = report.result.history[-1] if report.result.history else None
     if last is not None:
         held = f", held-out loss {last.valid_loss:.4f}" if last.valid_loss is not None else ""

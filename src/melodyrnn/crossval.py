@@ -68,11 +68,15 @@ class CrossValConfig:
     embedding_dim: int = 32
     batch_size: int = 16
     bptt: int = 64
+    init: str | None = None  # a pre-trained checkpoint each fold starts from (fine-tuning)
 
     def __post_init__(self) -> None:
         if self.model not in ARCHS:
             raise MelodyError(f"--model {self.model}: with --folds expected one of "
                               f"{', '.join(ARCHS)}")
+        if self.init and self.model == "ppm":
+            raise MelodyError("--init: with --folds only a network (or ppm+<network>) starts "
+                              "from a pre-trained checkpoint")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,12 +167,20 @@ def first_note_distribution(train: Sequence[Melody], alphabet: Sequence[int]) ->
 
 
 def train_network(train: Sequence[Melody], config: CrossValConfig, progress: bool = False):
-    """A network (``network_of(config.model)``) trained on a fold's training melodies."""
+    """A network (``network_of(config.model)``) trained on a fold's training melodies.
+
+    With ``config.init`` the fold starts from that pre-trained checkpoint (its architecture
+    wins over ``config``'s) and fine-tunes it; with 0 epochs it is used as it is.
+    """
+    from melodyrnn import checkpoint
     from melodyrnn.codec import NoteCodec
     from melodyrnn.models import ModelConfig
     from melodyrnn.pipeline import fit
     from melodyrnn.train import TrainConfig
 
+    init = checkpoint.load(config.init) if config.init else None
+    if init is not None and config.epochs == 0:
+        return init
     codec = NoteCodec.fit(train)
     model_config = ModelConfig(arch=network_of(config.model), hidden=config.hidden, layers=config.layers,
                                embedding_dim=config.embedding_dim)
@@ -176,7 +188,7 @@ def train_network(train: Sequence[Melody], config: CrossValConfig, progress: boo
                                batch_size=config.batch_size, bptt=config.bptt,
                                stop_accuracy=1.1, rng_seed=config.seed)
     return fit(train, codec, model_config, train_config, progress=progress,
-               log=lambda message: None).checkpoint
+               log=lambda message: None, init=init).checkpoint
 
 
 def _neural_fold(train: Sequence[Melody], tests: Sequence[Melody], alphabet: Sequence[int],
@@ -232,6 +244,8 @@ def format_result(result: CrossValResult) -> str:
                 f"geometric mix, bias {c.mix_bias:g})")
     else:
         what = f"{c.model} ({c.epochs} epochs per fold, hidden {c.hidden})"
+    if c.init:
+        what += f"; pre-trained {c.init}, fine-tuned {c.epochs} epochs per fold at lr {c.lr:g}"
     s = result.scores
     return "\n".join([
         f"model      {what}",

@@ -73,6 +73,7 @@ class IngestOptions:
     cache_dir: str | None = None  # None: the user cache folder
     use_cache: bool = True
     jobs: int = 0  # 0: all cores
+    exclude: tuple[str, ...] = ()  # sources whose files are left out (e.g. a held-out book)
 
     def __post_init__(self) -> None:
         parse_quantize(self.quantize)
@@ -229,6 +230,21 @@ def expand_sources(sources: Iterable[str]) -> tuple[list[_File], list[Rejection]
             seen.add(resolved)
             unique.append(item)
     return unique, rejected
+
+
+def excluding(files: list[_File], exclude: Iterable[str]) -> list[_File]:
+    """``files`` without those named by the ``exclude`` sources; an exclusion that names
+    nothing among ``files``, or one that leaves nothing, is a MelodyError."""
+    kept = files
+    for source in exclude:
+        dropped = {item.path.resolve() for item in expand_sources([source])[0]}
+        remaining = [item for item in kept if item.path.resolve() not in dropped]
+        if len(remaining) == len(kept):
+            raise MelodyError(f"--exclude {source}: matches none of the sources' files")
+        kept = remaining
+    if not kept:
+        raise MelodyError(f"--exclude {' '.join(exclude)}: leaves no files to read")
+    return kept
 
 
 def list_corpora() -> list[CorpusInfo]:
@@ -419,6 +435,8 @@ def load(sources: list[str], options: IngestOptions | None = None,
     """Melodies from every source; raise MelodyError with the rejections if none is usable."""
     options = options or IngestOptions()
     files, rejected = expand_sources(sources)
+    if options.exclude:
+        files = excluding(files, options.exclude)
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
     per_file: list[list[Piece] | None] = [None] * len(files)
     cache_paths: list[Path | None] = [None] * len(files)

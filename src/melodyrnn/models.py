@@ -9,7 +9,7 @@ recurrent cores carry their hidden state, the window MLP carries its last W-1 in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -154,6 +154,29 @@ class SequenceModel(nn.Module):
     def reorder_state(self, state: State, index: torch.Tensor) -> State:
         """The state of batch rows ``index`` (for beam search), in that order."""
         return _select(state, index, self.core.batch_dim)
+
+
+def grow_vocabulary(model: SequenceModel, size: int) -> SequenceModel:
+    """The model with room for ``size`` tokens: old rows of the embedding and the head keep
+    their weights; new tokens start with fresh embeddings and a head row that predicts them
+    as rarely as the least likely old token (so fine-tuning starts from the old model)."""
+    config = model.config
+    old = config.vocab_size
+    if size == old:
+        return model
+    if size < old or config.input != "embedding" or config.output_size != old:
+        raise MelodyError(f"cannot grow a {config.input}-input model's vocabulary from "
+                          f"{old} to {size} tokens (only token embeddings grow)")
+    grown = SequenceModel(replace(config, vocab_size=size, output_size=size))
+    state = grown.state_dict()
+    for name, tensor in model.state_dict().items():
+        if name == "head.weight":
+            state[name][old:] = 0.0
+        elif name == "head.bias":
+            state[name][old:] = tensor.min()
+        state[name][: tensor.shape[0]] = tensor  # same shape, or the first rows of a grown one
+    grown.load_state_dict(state)
+    return grown
 
 
 def _select(state: State, index: torch.Tensor, dim: int) -> State:

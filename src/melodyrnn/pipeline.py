@@ -6,6 +6,7 @@ only parses options and prints. Nothing here knows whether items are melodies or
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from melodyrnn.codec import TokenCodec
 from melodyrnn.distributed import SINGLE, Group
 from melodyrnn.evaluate import Evaluation, evaluate
 from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
-from melodyrnn.models import ModelConfig, SequenceModel
+from melodyrnn.models import ModelConfig, SequenceModel, grow_vocabulary
 from melodyrnn.train import TrainConfig, TrainResult, train
 
 
@@ -38,23 +39,30 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         progress: bool = True, log: Callable[[str], None] | None = None,
         resume: Checkpoint | None = None, device: torch.device | None = None,
         amp: bool = False, save_every: int = 0, save_to: str | None = None,
-        group: Group = SINGLE, valid_items: Sequence[Any] = ()) -> FitReport:
+        group: Group = SINGLE, valid_items: Sequence[Any] = (),
+        init: Checkpoint | None = None) -> FitReport:
     """Encode items with ``codec``, train a model on them and wrap it as a checkpoint.
 
     With ``resume``, its model, codec and training state continue instead of a fresh
-    model. ``valid_items`` (held out, in the codec's vocabulary) drive early stopping.
+    model. With ``init`` (fine-tuning), training starts from a copy of that checkpoint's
+    model and vocabulary, grown by any tokens of ``items`` it lacks; ``model_config`` and
+    ``codec`` are then ignored. ``valid_items`` (held out, in the codec's vocabulary) drive early stopping.
     With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
     epochs (atomically), so a crash loses little.
     """
     if resume is not None:
         codec, model = resume.codec, resume.model
+    elif init is not None:
+        codec = init.codec.extended(items)
+        model = grow_vocabulary(copy.deepcopy(init.model), codec.vocab_size)
     streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
-    if resume is None:
+    if resume is None and init is None:
         model_config = replace(model_config, vocab_size=codec.vocab_size,
                                output_size=codec.vocab_size, window=train_config.window)
         torch.manual_seed(train_config.rng_seed)
         model = SequenceModel(model_config)
-    metadata = {**(resume.metadata if resume else {}), **(metadata or {}),
+    inherited = resume or init
+    metadata = {**(inherited.metadata if inherited else {}), **(metadata or {}),
                 "primer": streams[0][: train_config.window]}
 
     def checkpoint_of(result: TrainResult) -> Checkpoint:
@@ -85,10 +93,12 @@ def feed_of(checkpoint: Checkpoint):
 
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
                    sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
-                   constraints: Constraints = NO_CONSTRAINTS, beams: int = 0) -> list[Any]:
+                   constraints: Constraints = NO_CONSTRAINTS, beams: int = 0,
+                   memory: float = 0.0) -> list[Any]:
     """Items (primer first) continued by up to ``length`` tokens, decoded by the codec.
 
     With ``beams`` > 0, beam search returns the most probable continuations instead of samples.
+    ``memory`` > 0 mixes in a short-term model of each melody's own notes (``generate``).
     """
     codec = checkpoint.codec
     primer_ids = codec.encode(primer, source="seed")
@@ -100,7 +110,7 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
     else:
         generator = torch.Generator().manual_seed(rng_seed)
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed_of(checkpoint),
-                        num_outputs, constraints, generator)
+                        num_outputs, constraints, generator, memory)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
