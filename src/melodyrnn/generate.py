@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from melodyrnn.errors import MelodyError
+from melodyrnn.memory import ShortTermMemory
 from melodyrnn.models import SequenceModel, State
 
 # --- sampling: pure functions over logits (B, V) ------------------------------------------
@@ -195,8 +196,13 @@ def _trim(rows: list[list[int]], lengths: list[int], stop_id: int | None) -> lis
 def generate(model: SequenceModel, primer: Sequence[int], length: int,
              sampling: Sampling = Sampling(), feed: StreamFeed | WindowFeed | None = None,
              num_outputs: int = 1, constraints: Constraints = NO_CONSTRAINTS,
-             generator: torch.Generator | None = None) -> list[list[int]]:
-    """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch."""
+             generator: torch.Generator | None = None, memory: float = 0.0) -> list[list[int]]:
+    """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch.
+
+    ``memory`` > 0 reweights every prediction by a short-term model of the row's own tokens,
+    with that weight (see ``memory.ShortTermMemory``): it favours motifs the melody has
+    already played.
+    """
     feed = feed or StreamFeed()
     _check_primer(primer, feed)
     constraints.check()
@@ -212,8 +218,11 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
     spent = torch.zeros(num_outputs)
     lengths = torch.full((num_outputs,), length)  # kept as a tensor: no sync per step
     logits, state = feed.start(model, history[:, :start])
+    recall = ShortTermMemory(logits.shape[-1], num_outputs, primer, memory) if memory else None
     steps = 0
     for step in range(length):
+        if recall is not None:
+            logits = recall.adjust(logits)
         masked = constraints.mask(logits, spent)
         if budgeted:  # only a budget can leave a row nothing that fits: the row ends here
             dead_end = ~torch.isfinite(masked).any(-1) & ~finished
@@ -229,6 +238,8 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
             lengths = lengths.masked_fill(done_now, step + 1)
             finished |= done_now
         history[:, start + step] = chosen
+        if recall is not None:
+            recall.observe(chosen)
         steps = step + 1
         if step == length - 1 or (stops and bool(finished.all())):
             break

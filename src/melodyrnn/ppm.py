@@ -166,14 +166,18 @@ class PPM:
                 return k, True
         return longest, False
 
-    def distribution(self, active: list[_Node]) -> np.ndarray:
-        """Probabilities over the alphabet of the next symbol after contexts ``active``."""
+    def distribution(self, active: list[_Node], min_order: int = 0) -> np.ndarray:
+        """Probabilities over the alphabet of the next symbol after contexts ``active``.
+
+        Contexts shorter than ``min_order`` symbols are left out of the blend; what they would
+        have had goes to order -1 (uniform).
+        """
         size = len(self.alphabet)
         probs = np.zeros(size)
         escape = 1.0
         above: dict[int, int] = {}
         selected, deterministic = self.select(active)
-        for k in range(selected, -1, -1):
+        for k in range(selected, min_order - 1, -1):
             # As IDyOM does, a deterministic context selected by PPM* uses its full counts.
             use_full = deterministic and k == selected
             counts = {s: (c.full if use_full else c.count)
