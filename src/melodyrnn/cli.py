@@ -464,7 +464,8 @@ def _parse_time(text: str) -> tuple[int, int]:
 @click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
-@click.option("--rng-seed", default=0, show_default=True, help="Seed for --samples.")
+@click.option("--rng-seed", default=0, show_default=True,
+              help="Seed for --samples, and for --folds' split and networks.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
@@ -485,7 +486,7 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     """
     if folds is not None:
         _cross_validate(sources, model_path or "ppm", folds, ppm_order, stm, update_exclusion,
-                        epochs, lr, init_path, as_json, ingest)
+                        epochs, lr, init_path, rng_seed, as_json, ingest)
         return
     if window is not None:
         _check_positive(window=window)
@@ -558,7 +559,8 @@ def _compare_samples(checkpoint, melodies: list, count: int, sampling, memory: f
 
 def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,
                     stm: bool, update_exclusion: bool, epochs: int | None, lr: float | None,
-                    init_path: str | None, as_json: bool, ingest: dict[str, Any]) -> None:
+                    init_path: str | None, rng_seed: int, as_json: bool,
+                    ingest: dict[str, Any]) -> None:
     """``evaluate --folds``: cross-validate a kind of model and print bits per note."""
     from melodyrnn.crossval import ARCHS, CrossValConfig, cross_validate, format_result
 
@@ -575,7 +577,7 @@ def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: 
                                  param_hint="--epochs")
     if lr is not None:
         extra["lr"] = lr
-    config = CrossValConfig(model=arch, folds=folds, ppm_order=ppm_order, stm=stm,
+    config = CrossValConfig(model=arch, folds=folds, seed=rng_seed, ppm_order=ppm_order, stm=stm,
                             update_exclusion=update_exclusion, **extra)
     melodies = _read_melodies(sources, **ingest)
     result = cross_validate(melodies, config, log=note)

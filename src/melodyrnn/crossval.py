@@ -245,7 +245,9 @@ def format_result(result: CrossValResult) -> str:
     else:
         what = f"{c.model} ({c.epochs} epochs per fold, hidden {c.hidden})"
     if c.init:
-        what += f"; pre-trained {c.init}, fine-tuned {c.epochs} epochs per fold at lr {c.lr:g}"
+        what = (f"{c.model} (pre-trained {c.init}, "
+                + (f"fine-tuned {c.epochs} epochs per fold at lr {c.lr:g})" if c.epochs
+                   else "used as it is)"))
     s = result.scores
     return "\n".join([
         f"model      {what}",
