@@ -3,6 +3,7 @@
     python bench/idyom.py                  # PPM variants, one LSTM, PPM+LSTM (~2 min, 2 cores)
     python bench/idyom.py --no-neural      # PPM only (seconds)
     python bench/idyom.py --epochs 40 --arch gru
+    python bench/idyom.py --init essen-no-kinder.pt    # pre-trained rows (see bench/README)
 
 Prints one table and writes bench/results/idyom.json. Same folds (seed 0) for every row.
 IDyOM (Pearce 2005; the issue's reference figures): LTM+STM 2.106, LTM 2.43, order-2 2.61.
@@ -24,6 +25,7 @@ from melodyrnn.crossval import CrossValConfig, CrossValResult, cross_validate
 from melodyrnn.ingest import IngestOptions, load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "idyom.json"
+RESULTS_PRETRAINED = RESULTS.with_name("idyom_pretrained.json")
 SOURCE = "corpus:essen/kinder"
 EXPECTED = {"melodies": 213, "notes": 8393, "pitches": 27, "range": [52, 79]}
 
@@ -51,7 +53,12 @@ def main() -> None:
     parser.add_argument("--no-neural", action="store_true", help="skip the network row")
     parser.add_argument("--arch", default="lstm", help="network for the neural row")
     parser.add_argument("--epochs", type=int, default=CrossValConfig.epochs)
+    parser.add_argument("--init", default=None,
+                        help="a checkpoint pre-trained without the source (e.g. Essen minus "
+                             "kinder): network rows start every fold from it instead")
+    parser.add_argument("--fine-tune-epochs", type=int, default=10)
     args = parser.parse_args()
+    output = RESULTS_PRETRAINED if args.init else RESULTS
 
     loaded = load([args.source], IngestOptions(), progress=False)
     melodies = loaded.melodies
@@ -64,7 +71,15 @@ def main() -> None:
     rows = []
     for label, settings, published in PPM_ROWS:
         rows.append(row(label, cross_validate(melodies, replace(base, **settings)), published))
-    if not args.no_neural:
+    if args.init:
+        for model, epochs in ((args.arch, 0), (args.arch, args.fine_tune_epochs),
+                              (f"ppm+{args.arch}", args.fine_tune_epochs)):
+            config = replace(base, model=model, epochs=epochs, lr=0.001, init=args.init)
+            label = (f"{model}, pre-trained, " + (f"fine-tuned {epochs} epochs/fold at lr 0.001"
+                                                  if epochs else "as it is"))
+            rows.append(row(label, cross_validate(melodies, config),
+                            2.106 if model.startswith("ppm+") else None))
+    elif not args.no_neural:
         config = replace(base, model=args.arch, epochs=args.epochs)
         label = (f"{args.arch} ({config.epochs} epochs/fold, hidden {config.hidden}, "
                  f"lr {config.lr}; note 1: order-0 PPM)")
@@ -82,15 +97,15 @@ def main() -> None:
         published = f"{r['published']:.3f}" if r["published"] else "-"
         print(f"{r['label']:70} {r['bits_per_melody']:10.3f} {r['bits_pooled']:8.3f} "
               f"{published:>6} {r['seconds']:7.1f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({
         "source": args.source, "data": data, "expected": EXPECTED, "folds": args.folds,
-        "seed": args.seed, "rows": rows,
+        "seed": args.seed, "init": args.init, "rows": rows,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count()},
         "date": time.strftime("%Y-%m-%d"),
     }, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {output}")
 
 
 if __name__ == "__main__":

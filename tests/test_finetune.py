@@ -6,8 +6,8 @@ import json
 
 import pytest
 import torch
-
 from clitools import run
+
 from melodyrnn import checkpoint as ckpt
 from melodyrnn.codec import NoteCodec
 from melodyrnn.errors import MelodyError

@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from clitools import run
 from torch import nn
 
-from clitools import run
 from melodyrnn.errors import MelodyError
 from melodyrnn.generate import Sampling, generate
 from melodyrnn.memory import ShortTermMemory
