@@ -203,24 +203,26 @@ def train(ctx: click.Context, sources: tuple[str, ...], arch: str, input_kind: s
                                rng_seed=rng_seed, optimizer=optimizer,
                                weight_decay=weight_decay, schedule=schedule,
                                valid_patience=valid_patience)
+    init = _init_from(init_path, "notes", resume_path) if init_path else None
+    if init is not None:
+        codec = init.codec.extended(melodies)
     notes = sum(len(m) for m in melodies)
-    say(f"training {arch} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
-         f"{notes} notes, {codec.vocab_size} distinct tokens")
+    network = arch if init is None else init.model_config.arch
+    tokens = (f"{codec.vocab_size} distinct tokens" if init is None else
+              f"{codec.vocab_size} tokens ({codec.vocab_size - init.codec.vocab_size} new)")
+    say(f"training {network} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
+        f"{notes} notes, {tokens}")
     # Generated melodies take the training data's most common tempo, metre and key.
     metadata = {"tempo": _most_common(m.tempo for m in melodies),
                 "time_signature": list(_most_common(m.time_signature for m in melodies)),
                 "key": _most_common(m.key for m in melodies), "sources": list(sources),
-                "valid_indices": valid}
+                "valid_indices": valid, **({"init": init_path} if init_path else {})}
     # Held-out melodies with a note the training data lacks cannot be scored by this codec.
     known = [m for m in held_out if codec.covers(m)]
     resume = None
     if resume_path:
         resume, train_config = _resume_from(ctx, resume_path, epochs)
         codec = resume.codec
-    init = _init_from(init_path, "notes", resume_path) if init_path else None
-    if init is not None:
-        codec = init.codec.extended(melodies)
-        metadata["init"] = init_path
     if group.world > 1:
         say(f"data-parallel training: {group.world} processes, global batch {batch_size}")
     if where.type != "cpu":
