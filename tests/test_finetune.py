@@ -54,7 +54,7 @@ def test_fit_with_init_starts_from_the_trained_weights():
     config = TrainConfig(epochs=30, lr=0.02, stop_accuracy=1.1)
     base = fit([melody(OLD)], NoteCodec.fit([melody(OLD)]), ModelConfig(hidden=16),
                config, progress=False).checkpoint
-    tuned = fit([melody(NEW)], NoteCodec.fit([melody(NEW)]), ModelConfig(hidden=99),
+    tuned = fit([melody(NEW)], base.codec.extended([melody(NEW)]), ModelConfig(hidden=99),
                 TrainConfig(epochs=1, lr=1e-9, stop_accuracy=1.1), progress=False,
                 init=base).checkpoint
     assert tuned.model_config.hidden == 16  # the pre-trained architecture wins
@@ -64,6 +64,14 @@ def test_fit_with_init_starts_from_the_trained_weights():
     # A vanishing learning rate leaves the old model's predictions as they were.
     assert torch.allclose(tuned.model(old_ids)[0][..., :size], base.model(old_ids)[0],
                           atol=1e-5)
+
+
+def test_fit_with_init_refuses_a_codec_that_reorders_the_checkpoints_tokens():
+    base = fit([melody(OLD)], NoteCodec.fit([melody(OLD)]), ModelConfig(hidden=8),
+               TrainConfig(epochs=1, stop_accuracy=1.1), progress=False).checkpoint
+    with pytest.raises(MelodyError, match="vocabulary first"):
+        fit([melody(NEW)], NoteCodec.fit([melody(NEW)]), ModelConfig(), TrainConfig(epochs=1),
+            progress=False, init=base)
 
 
 @pytest.fixture

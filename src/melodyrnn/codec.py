@@ -154,8 +154,7 @@ class NoteCodec(TokenCodec):
             return (not same_pitch, not (octave_shift and known.duration == note.duration),
                     interval, ratio)
 
-        known = [n for n in self.notes if n is not None]
-        return [note_text(n) for n in sorted(known, key=distance)[:limit]]
+        return [note_text(n) for n in sorted(self._by_note, key=distance)[:limit]]
 
     def decode(self, ids: Iterable[int], like: Melody | None = None) -> Melody:
         """The melody of token ids, with tempo, metre and key taken from ``like``."""

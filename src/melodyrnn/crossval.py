@@ -181,7 +181,7 @@ def train_network(train: Sequence[Melody], config: CrossValConfig, progress: boo
     init = checkpoint.load(config.init) if config.init else None
     if init is not None and config.epochs == 0:
         return init
-    codec = NoteCodec.fit(train)
+    codec = init.codec.extended(train) if init is not None else NoteCodec.fit(train)
     model_config = ModelConfig(arch=network_of(config.model), hidden=config.hidden, layers=config.layers,
                                embedding_dim=config.embedding_dim)
     train_config = TrainConfig(epochs=config.epochs, lr=config.lr, batching="stream",
@@ -232,7 +232,11 @@ FOLD_RUNNERS: dict[str, Callable[..., BitsResult]] = {
 def format_result(result: CrossValResult) -> str:
     """A few lines for people: model, folds, notes and both means."""
     c = result.config
-    if c.model == "ppm":
+    if c.init:
+        what = (f"{c.model} (pre-trained {c.init}, "
+                + (f"fine-tuned {c.epochs} epochs per fold at lr {c.lr:g})" if c.epochs
+                   else "used as it is)"))
+    elif c.model == "ppm":
         order = "unbounded" if c.ppm_order is None else f"order {c.ppm_order}"
         what = (f"ppm ({order}, escape C, blending, update exclusion "
                 f"{'on' if c.update_exclusion else 'off'}"
@@ -244,10 +248,6 @@ def format_result(result: CrossValResult) -> str:
                 f"geometric mix, bias {c.mix_bias:g})")
     else:
         what = f"{c.model} ({c.epochs} epochs per fold, hidden {c.hidden})"
-    if c.init:
-        what = (f"{c.model} (pre-trained {c.init}, "
-                + (f"fine-tuned {c.epochs} epochs per fold at lr {c.lr:g})" if c.epochs
-                   else "used as it is)"))
     s = result.scores
     return "\n".join([
         f"model      {what}",

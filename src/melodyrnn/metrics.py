@@ -119,7 +119,7 @@ def _input_ids(checkpoint: Checkpoint, melody: Melody) -> list[int]:
     ids = []
     for note in melody.notes:
         token = codec.id_of(note)
-        ids.append(token if token is not None else codec.code2idx[codec.nearest(note, 1)[0]])
+        ids.append(token if token is not None else codec.ids(codec.nearest(note, 1))[0])
     return ids
 
 

@@ -17,6 +17,7 @@ import torch
 from melodyrnn.checkpoint import Checkpoint, save
 from melodyrnn.codec import TokenCodec
 from melodyrnn.distributed import SINGLE, Group
+from melodyrnn.errors import MelodyError
 from melodyrnn.evaluate import Evaluation, evaluate
 from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
 from melodyrnn.models import ModelConfig, SequenceModel, grow_vocabulary
@@ -45,15 +46,18 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
 
     With ``resume``, its model, codec and training state continue instead of a fresh
     model. With ``init`` (fine-tuning), training starts from a copy of that checkpoint's
-    model and vocabulary, grown by any tokens of ``items`` it lacks; ``model_config`` and
-    ``codec`` are then ignored. ``valid_items`` (held out, in the codec's vocabulary) drive early stopping.
+    model, grown to ``codec``, which must keep ``init``'s tokens first (build it with
+    ``init.codec.extended(items)``); ``model_config`` is then ignored. ``valid_items``
+    (held out, in the codec's vocabulary) drive early stopping.
     With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
     epochs (atomically), so a crash loses little.
     """
     if resume is not None:
         codec, model = resume.codec, resume.model
     elif init is not None:
-        codec = init.codec.extended(items)
+        if codec.tokens[: init.codec.vocab_size] != init.codec.tokens:
+            raise MelodyError("fine-tuning needs the checkpoint's vocabulary first, in order: "
+                              "build the codec with init.codec.extended(items)")
         model = grow_vocabulary(copy.deepcopy(init.model), codec.vocab_size)
     streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
     if resume is None and init is None:
