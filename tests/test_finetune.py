@@ -111,6 +111,17 @@ def test_cli_train_init_errors_are_clear(folders, tmp_path, nabiya_model):
     assert "holds a notes model" in wrong_kind.output
 
 
+def test_init_bundled_without_a_bundled_model_and_zero_epochs_without_init_are_errors(
+        folders, tmp_path, monkeypatch):
+    monkeypatch.setenv("MELODYRNN_NO_BUNDLED", "1")
+    no_bundled = run("train", folders / "new", "--init", "bundled", "--no-progress",
+                     "--cache-dir", tmp_path / "cache", ok=False)
+    assert "--init" in no_bundled.output and "no bundled model" in no_bundled.output
+    zero = run("evaluate", "--folds", "3", "--model", "lstm", "--epochs", "0", folders,
+               "--cache-dir", tmp_path / "cache", ok=False)
+    assert "--epochs" in zero.output and "0 only with --init" in zero.output
+
+
 def test_cli_evaluate_folds_with_a_pretrained_model(folders, tmp_path):
     base = tmp_path / "base.pt"
     run("train", folders / "old", folders / "new", "--epochs", "30", "--hidden", "16",
