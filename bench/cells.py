@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from melodyrnn.models import ModelConfig, SequenceModel
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.network import SequenceModel
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB, BATCH, STEPS, REPEATS = 100, 32, 64, 20

@@ -19,9 +19,9 @@ import platform
 import time
 from pathlib import Path
 
-from melodyrnn.codec import NoteCodec
-from melodyrnn.ingest import IngestOptions, load
-from melodyrnn.notation import note_text
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.music.notation import note_text
+from melodyrnn.music.sources import IngestOptions, load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "encode.json"
 BASELINE_NOTES = 200_000  # the text-per-note baseline is timed on this many notes

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import torch
 
-from melodyrnn.codec import NoteCodec
-from melodyrnn.generate import Sampling, generate
-from melodyrnn.models import ModelConfig, SequenceModel
-from melodyrnn.music import Melody, Note
-from melodyrnn.notation import note_text
-from melodyrnn.steering import Steering
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.generation.decoding import generate
+from melodyrnn.generation.sampling import Sampling
+from melodyrnn.generation.steering import Steering
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.network import SequenceModel
+from melodyrnn.music.melody import Melody, Note
+from melodyrnn.music.notation import note_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENS, BATCH, REPEATS = 400, 64, 7

@@ -21,8 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is fastest
 
-from melodyrnn.crossval import CrossValConfig, CrossValResult, cross_validate
-from melodyrnn.ingest import IngestOptions, load
+from melodyrnn.evaluation.crossval import CrossValConfig, CrossValResult
+from melodyrnn.music.sources import IngestOptions, load
+from melodyrnn.pipeline import cross_validate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "idyom.json"
 RESULTS_PRETRAINED = RESULTS.with_name("idyom_pretrained.json")

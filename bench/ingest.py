@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from melodyrnn.ingest import IngestOptions, IngestResult, load
+from melodyrnn.music.sources import IngestOptions, IngestResult, load
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 WARM_TARGET_S = 2.0

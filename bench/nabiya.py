@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 
-from melodyrnn.codec import NoteCodec
-from melodyrnn.models import ModelConfig
-from melodyrnn.notation import parse_file
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.music.notation import parse_file
 from melodyrnn.pipeline import fit, score_items
-from melodyrnn.train import TrainConfig
+from melodyrnn.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL, DEFAULT_TRAIN = ModelConfig(), TrainConfig()

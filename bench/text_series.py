@@ -32,13 +32,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from melodyrnn.codec import CharCodec
-from melodyrnn.forecast import one_step
-from melodyrnn.generate import StreamFeed
-from melodyrnn.models import ModelConfig
+from melodyrnn.codecs.series import NumericCodec, SeriesTable, window_items
+from melodyrnn.codecs.text import CharCodec, known_only, split_text, text_rows
+from melodyrnn.evaluation.forecast import one_step
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.feeds import StreamFeed
 from melodyrnn.pipeline import fit
-from melodyrnn.series import NumericCodec, SeriesTable, window_items
-from melodyrnn.text import known_only, split_text, text_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_SPEC = "gen1:1-gen50:26"
@@ -98,7 +97,7 @@ def lstm_bits_per_char(text: str, cut: int, epochs: int, hidden: int) -> dict:
     codec = CharCodec.fit([train_text])
     test_text, dropped = known_only(test_text, codec.tokens)
     config = ModelConfig(arch="lstm", hidden=hidden, embedding_dim=32)
-    from melodyrnn.train import TrainConfig
+    from melodyrnn.training.config import TrainConfig
 
     train_config = TrainConfig(epochs=epochs, lr=0.003, batch_size=32, bptt=100,
                                stop_accuracy=1.1, schedule="cosine", rng_seed=0)
@@ -133,7 +132,7 @@ def goog() -> SeriesTable:
 
 def series_run(table: SeriesTable, seed: int, arch: str) -> dict:
     """Train on the first 70% (early stop on the next 15%), score the last 15% one step ahead."""
-    from melodyrnn.train import TrainConfig
+    from melodyrnn.training.config import TrainConfig
 
     n = len(table)
     train_end, valid_end = int(n * 0.70), int(n * 0.85)

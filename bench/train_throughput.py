@@ -20,11 +20,13 @@ from pathlib import Path
 
 import torch
 
-from melodyrnn.codec import NoteCodec
-from melodyrnn.data import count_targets
-from melodyrnn.ingest import IngestOptions, load
-from melodyrnn.models import ModelConfig, SequenceModel
-from melodyrnn.train import BATCHINGS, OBJECTIVES, TrainConfig, run_episodes
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.network import SequenceModel
+from melodyrnn.music.sources import IngestOptions, load
+from melodyrnn.training.config import TrainConfig
+from melodyrnn.training.episodes import count_targets
+from melodyrnn.training.loop import BATCHINGS, OBJECTIVES, run_episodes
 
 ROOT = Path(__file__).resolve().parent.parent
 

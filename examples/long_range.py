@@ -25,8 +25,9 @@ from pathlib import Path
 
 import torch
 
-from melodyrnn.models import ModelConfig, SequenceModel
-from melodyrnn.train import OBJECTIVES, evaluate_episodes, run_episodes
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.network import SequenceModel
+from melodyrnn.training.loop import OBJECTIVES, evaluate_episodes, run_episodes
 
 BASELINE_MSE = 1 / 6  # variance of the sum of two U(0, 1) values: the error of always saying 1
 SOLVED_MSE = BASELINE_MSE / 10  # below what the recent marked value alone allows (1/12)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from melodyrnn import checkpoint
+from melodyrnn.models import checkpoint
 
 TARGET = Path(__file__).resolve().parent.parent / "src" / "melodyrnn" / "bundled" / "folk.pt"
 

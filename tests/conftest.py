@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from melodyrnn import checkpoint as ckpt
-from melodyrnn.codec import NoteCodec
-from melodyrnn.models import ModelConfig
-from melodyrnn.notation import parse_file
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.models import checkpoint as ckpt
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.music.notation import parse_file
 from melodyrnn.pipeline import FitReport, fit
-from melodyrnn.train import TrainConfig
+from melodyrnn.training.config import TrainConfig
 
 # The models in these tests are tiny: with several intra-op threads on a busy 2-core
 # machine, thread hand-offs cost far more than the arithmetic (seen: 18 s vs 0.3 s).

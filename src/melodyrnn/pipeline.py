@@ -1,6 +1,6 @@
-"""The whole job in three calls — fit, continue, score — for any codec.
+"""The whole job in a few calls — fit, continue, score, cross-validate — for any codec.
 
-These functions connect codec, data, model, trainer, generator and checkpoint; the CLI
+These functions connect codec, episodes, model, trainer, generator and checkpoint; the CLI
 only parses options and prints. Nothing here knows whether items are melodies or text.
 """
 
@@ -14,14 +14,20 @@ from typing import Any
 
 import torch
 
-from melodyrnn.checkpoint import Checkpoint, save
-from melodyrnn.codec import TokenCodec
-from melodyrnn.distributed import SINGLE, Group
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.codecs.tokens import TokenCodec
 from melodyrnn.errors import MelodyError
-from melodyrnn.evaluate import Evaluation, evaluate
-from melodyrnn.generate import NO_CONSTRAINTS, Constraints, Sampling, beam_search, feed_for, generate
-from melodyrnn.models import ModelConfig, SequenceModel, grow_vocabulary
-from melodyrnn.train import TrainConfig, TrainResult, train
+from melodyrnn.evaluation import crossval
+from melodyrnn.evaluation.protocols import Evaluation, evaluate
+from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
+from melodyrnn.generation.decoding import beam_search, generate
+from melodyrnn.generation.sampling import Sampling
+from melodyrnn.models.checkpoint import Checkpoint, load, save
+from melodyrnn.models.feeds import feed_of
+from melodyrnn.models.network import ModelConfig, SequenceModel, grow_vocabulary
+from melodyrnn.music.melody import Melody
+from melodyrnn.training.distributed import SINGLE, Group
+from melodyrnn.training.loop import TrainConfig, TrainResult, train
 
 
 @dataclass
@@ -89,12 +95,6 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                      sum(len(s) for s in streams))
 
 
-def feed_of(checkpoint: Checkpoint):
-    """The generation feed matching how the checkpoint's model was trained."""
-    config = checkpoint.train_config
-    return feed_for(config.get("batching", "stream"), checkpoint.model_config.window)
-
-
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
                    sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
                    constraints: Constraints = NO_CONSTRAINTS, beams: int = 0,
@@ -125,3 +125,30 @@ def score_items(checkpoint: Checkpoint, items: Sequence[Any], window: int | None
     streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
     window = window or checkpoint.model_config.window
     return evaluate(checkpoint.model, streams, window, feed_of(checkpoint))
+
+
+def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValConfig
+                  ) -> Checkpoint:
+    """A fold's network (``crossval.network_of(config.model)``) trained on its melodies.
+
+    With ``config.init`` the fold starts from that pre-trained checkpoint (its architecture
+    wins over ``config``'s) and fine-tunes it; with 0 epochs it is used as it is.
+    """
+    init = load(config.init) if config.init else None
+    if init is not None and config.epochs == 0:
+        return init
+    codec = init.codec.extended(train_melodies) if init is not None else NoteCodec.fit(train_melodies)
+    model_config = ModelConfig(arch=crossval.network_of(config.model), hidden=config.hidden,
+                               layers=config.layers, embedding_dim=config.embedding_dim)
+    train_config = TrainConfig(epochs=config.epochs, lr=config.lr, batching="stream",
+                               batch_size=config.batch_size, bptt=config.bptt,
+                               stop_accuracy=1.1, rng_seed=config.seed)
+    return fit(train_melodies, codec, model_config, train_config, progress=False,
+               log=lambda message: None, init=init).checkpoint
+
+
+def cross_validate(melodies: Sequence[Melody],
+                   config: crossval.CrossValConfig = crossval.CrossValConfig(),
+                   log: Callable[[str], None] | None = None) -> crossval.CrossValResult:
+    """``evaluate --folds``: K-fold pitch-only bits/note, networks trained by ``train_network``."""
+    return crossval.cross_validate(melodies, config, log, trainer=train_network)

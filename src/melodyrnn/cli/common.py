@@ -1,0 +1,135 @@
+"""What every command shares: status lines, model lookup, resume and fine-tune checks.
+
+Every command module imports from here and from ``options``, never from another command,
+so no command reaches into another's private names. Only click is imported at load time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_MODEL_PATH = "melodyrnn.pt"
+FINE_TUNE_LR = 0.001  # evaluate --folds --init: fine-tuning steps smaller than training's
+
+
+def note(message: str) -> None:
+    """Print a status line on stderr, keeping stdout for results."""
+    click.echo(message, err=True)
+
+
+def most_common(values: Iterable[Any]) -> Any:
+    """The most frequent of ``values`` (the first seen wins a tie)."""
+    return Counter(values).most_common(1)[0][0]
+
+
+def check_positive(**values: int) -> None:
+    """Raise click.BadParameter naming the option for a value below 1."""
+    for name, value in values.items():
+        if value < 1:
+            raise click.BadParameter(f"{value}: expected 1 or more",
+                                     param_hint=f"--{name.replace('_', '-')}")
+
+
+def given(name: str) -> bool:
+    """True if the current command's option ``name`` was set on the command line (or env)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
+
+
+def load_model(model_path: str | None):
+    """The checkpoint at ``model_path``, else ./melodyrnn.pt, else the bundled folk model."""
+    from melodyrnn.errors import CheckpointError
+    from melodyrnn.models import checkpoint as ckpt
+
+    path = Path(model_path or DEFAULT_MODEL_PATH)
+    if model_path is None and not path.exists():
+        bundled = ckpt.bundled_path()
+        if bundled is None:
+            raise CheckpointError(f"no model given and ./{DEFAULT_MODEL_PATH} does not exist: "
+                                  "train one first, e.g. `melodyrnn train data/nabiya.txt`, "
+                                  "or pass --model PATH")
+        note(f"no ./{DEFAULT_MODEL_PATH}: using the bundled folk model (Essen folk songs; "
+             "train your own with `melodyrnn train`)")
+        return ckpt.load(bundled)
+    checkpoint = ckpt.load(path)
+    note(f"using model {path}")
+    return checkpoint
+
+
+def resume_from(ctx: click.Context, path: str, epochs: int):
+    """The checkpoint to resume and its training settings (with --epochs if given)."""
+    from dataclasses import replace
+
+    from melodyrnn.models import checkpoint as ckpt
+    from melodyrnn.training.config import TrainConfig
+
+    resume = ckpt.load(path)
+    if not resume.training_state:
+        raise click.UsageError(f"{path} holds no training state to resume from")
+    train_config = TrainConfig(**resume.train_config)
+    if ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT:
+        train_config = replace(train_config, epochs=epochs)
+    done = resume.training_state["epoch"]
+    note(f"resuming {path} after epoch {done} of {train_config.epochs}")
+    return resume, train_config
+
+
+def resolve_init(path: str) -> str:
+    """A checkpoint path for ``--init``; ``bundled`` is the folk model shipped in the package."""
+    from melodyrnn.models import checkpoint as ckpt
+
+    if path != "bundled":
+        return path
+    bundled = ckpt.bundled_path()
+    if bundled is None:
+        raise click.BadParameter("this installation has no bundled model (or "
+                                 "MELODYRNN_NO_BUNDLED is set)", param_hint="--init")
+    return str(bundled)
+
+
+def init_from(path: str, kind: str, resume_path: str | None = None):
+    """``train --init``: the checkpoint to fine-tune, checked to hold a ``kind`` model."""
+    from melodyrnn.models import checkpoint as ckpt
+
+    if resume_path:
+        raise click.UsageError("--init and --resume: give one (--resume continues a run "
+                               "exactly; --init starts a new run from trained weights)")
+    path = resolve_init(path)
+    init = ckpt.load(path)
+    if init.codec.kind != kind or not hasattr(init.codec, "extended"):
+        raise click.BadParameter(f"{path} holds a {init.codec.kind} model; fine-tuning needs a "
+                                 f"{kind} model", param_hint="--init")
+    c = init.model_config
+    note(f"fine-tuning {path}: its {c.arch} ({c.layers}x{c.hidden}, {init.codec.vocab_size} "
+         "tokens) is kept; architecture options are ignored")
+    return init
+
+
+def read_melodies(sources: tuple[str, ...], **ingest: Any) -> list:
+    """The melodies of SOURCES read with the command's ingest options."""
+    from melodyrnn.cli.data import ingest_from_cli
+
+    return ingest_from_cli(sources, **ingest).melodies
+
+
+def melody_settings(metadata: dict[str, Any]):
+    """An empty melody with the tempo, metre and key a checkpoint's metadata records."""
+    from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody
+
+    return Melody((), tempo=int(metadata.get("tempo") or DEFAULT_TEMPO),
+                  time_signature=tuple(metadata.get("time_signature") or DEFAULT_TIME_SIGNATURE),
+                  key=metadata.get("key"))
+
+
+def numbered(path: Path, count: int) -> list[Path]:
+    """``path`` itself for one output, else ``stem-1.suffix`` ... ``stem-N.suffix``."""
+    if count == 1:
+        return [path]
+    width = len(str(count))
+    return [path.with_name(f"{path.stem}-{i:0{width}d}{path.suffix}")
+            for i in range(1, count + 1)]

@@ -1,0 +1,180 @@
+"""``melodyrnn evaluate``: score a model (classic protocols), compare samples, or cross-validate."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from melodyrnn.cli.common import (
+    DEFAULT_MODEL_PATH,
+    FINE_TUNE_LR,
+    check_positive,
+    init_from,
+    load_model,
+    note,
+    read_melodies,
+    resolve_init,
+)
+from melodyrnn.cli.data import ingest_options
+from melodyrnn.cli.streams import stream_kinds
+
+
+@click.command()
+@stream_kinds("evaluate")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
+              help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}); with --folds, "
+                   "the kind of model to train per fold: ppm, lstm, gru, rnn, mlp, or ppm+lstm "
+                   "(ppm+gru, ...: the PPM and the network mixed per note) [ppm].")
+@click.option("--window", default=None, type=int,
+              help="Real tokens given before predicting (default: the model's window).")
+@click.option("--split", type=click.Choice(["all", "valid"]), default="all", show_default=True,
+              help="valid: only the melodies held out by `train --valid-fraction` (give the "
+                   "same SOURCES and reading options as for training).")
+@click.option("--folds", default=None, type=click.IntRange(2),
+              help="K-fold cross-validation by melody: pitch-only bits/note, rests dropped, "
+                   "every note scored once (IDyOM's protocol).")
+@click.option("--ppm-order", default=None, type=click.IntRange(0),
+              help="With --model ppm: highest context order [default: unbounded, PPM*].")
+@click.option("--stm/--no-stm", default=True, show_default=True,
+              help="With --model ppm: add IDyOM's short-term model of the melody itself.")
+@click.option("--update-exclusion", is_flag=True,
+              help="With --model ppm: update exclusion in the long-term model.")
+@click.option("--epochs", default=None, type=click.IntRange(0),
+              help="With --folds and a network: training epochs per fold [default: 20; with "
+                   "--init, 0 scores the pre-trained model as it is].")
+@click.option("--lr", default=None, type=float,
+              help="With --folds and a network: learning rate [default: 0.005; with --init "
+                   "0.001].")
+@click.option("--init", "init_path", default=None, metavar="FILE|bundled",
+              help="With --folds and a network: start every fold from this pre-trained "
+                   "checkpoint and fine-tune it on the fold's training melodies.")
+@click.option("--samples", default=None, type=click.IntRange(1),
+              help="Generate this many melodies (each primed with a real melody's opening) and "
+                   "compare their statistics with the real melodies'.")
+@click.option("--temperature", default=1.0, show_default=True, help="Sampling for --samples.")
+@click.option("--top-p", default=1.0, show_default=True, help="Nucleus sampling for --samples.")
+@click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="For --samples: mix in a short-term model of each melody's own notes, as "
+                   "`generate --memory`.")
+@click.option("--rng-seed", default=0, show_default=True,
+              help="Seed for --samples, and for --folds' split and networks.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@ingest_options
+def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
+             split: str, folds: int | None, ppm_order: int | None, stm: bool,
+             update_exclusion: bool, epochs: int | None, lr: float | None,
+             init_path: str | None, samples: int | None, temperature: float, top_p: float,
+             memory: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
+    """Score a model on melodies: one-step and full-song accuracy, bits per note.
+
+    \b
+    one-step:  for every window of real notes, is the next note predicted?
+    full-song: prime with the first notes, feed back the model's own predictions
+               to the end; how many positions match the real song?
+
+    \b
+    With --folds K, train a model per fold instead and report pitch-only bits/note:
+    melodyrnn evaluate --folds 10 --model ppm corpus:essen/kinder
+    """
+    if folds is not None:
+        _cross_validate(sources, model_path or "ppm", folds, ppm_order, stm, update_exclusion,
+                        epochs, lr, init_path, rng_seed, as_json, ingest)
+        return
+    if window is not None:
+        check_positive(window=window)
+    from melodyrnn.pipeline import score_items
+
+    checkpoint = load_model(model_path)
+    melodies = read_melodies(sources, **ingest)
+    if split == "valid":
+        indices = checkpoint.metadata.get("valid_indices") or []
+        if not indices:
+            raise click.UsageError("this model was trained without --valid-fraction")
+        if max(indices) >= len(melodies):
+            raise click.UsageError("SOURCES differ from the training run's: give the same ones")
+        melodies = [melodies[i] for i in indices]
+    if samples:
+        from melodyrnn.generation.sampling import Sampling
+
+        _compare_samples(checkpoint, melodies, samples, Sampling(temperature, top_p=top_p),
+                         memory, rng_seed, as_json)
+        return
+    result = score_items(checkpoint, melodies, window)
+    if result.one_step.total == 0:
+        raise click.ClickException(f"nothing to evaluate: every melody has at most "
+                                   f"{window or checkpoint.model_config.window} notes "
+                                   "(see --window)")
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    for name, score in (("one-step", result.one_step), ("full-song", result.full_song)):
+        click.echo(f"{name:10} {score.correct}/{score.total} correct ({score.accuracy:.1%})")
+    click.echo(f"{'bits/note':10} {result.bits_per_token:.4f}")
+    for index, position, _, _ in result.mismatches[:5]:
+        click.echo(f"melody {index + 1}: full-song prediction first differs at note "
+                   f"{position + 1}")
+
+
+def _compare_samples(checkpoint, melodies: list, count: int, sampling, memory: float,
+                     rng_seed: int, as_json: bool) -> None:
+    """``evaluate --samples``: statistics of generated vs real melodies, side by side."""
+    import random
+    import statistics
+
+    from melodyrnn.evaluation.samplestats import compare
+    from melodyrnn.pipeline import continue_items
+
+    width = checkpoint.model_config.window
+    openings = [m.with_notes(m.notes[:width]) for m in melodies if len(m) > width]
+    primers = [opening for opening in openings if checkpoint.codec.covers(opening)]
+    if not primers:
+        raise click.ClickException("no real melody opens with notes the model knows")
+    length = int(statistics.median(len(m) for m in melodies)) - width
+    openers = random.Random(rng_seed).choices(primers, k=count)  # real openings, drawn
+    generated = [continue_items(checkpoint, opener, length, sampling, rng_seed=rng_seed + i,
+                                memory=memory)[0] for i, opener in enumerate(openers)]
+    rows = compare(generated, melodies)
+    if as_json:
+        click.echo(json.dumps({"samples": count, "real": len(melodies), "metrics": rows}))
+        return
+    click.echo(f"{'metric':30} {'samples':>17} {'real':>17}  within 1 sd")
+    for row in rows:
+        click.echo(f"{row['metric']:30} {row['samples_mean']:8.3f} ± {row['samples_sd']:6.3f} "
+                   f"{row['real_mean']:8.3f} ± {row['real_sd']:6.3f}  "
+                   f"{'yes' if row['within_one_sd'] else 'no'}")
+    how = f"temperature {sampling.temperature:g}"
+    how += f", top-p {sampling.top_p:g}" if sampling.top_p < 1 else ""
+    how += f", memory {memory:g}" if memory else ""
+    click.echo(f"{count} samples ({how}, up to {length} new notes each) vs "
+               f"{len(melodies)} real melodies")
+
+
+def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,
+                    stm: bool, update_exclusion: bool, epochs: int | None, lr: float | None,
+                    init_path: str | None, rng_seed: int, as_json: bool,
+                    ingest: dict[str, Any]) -> None:
+    """``evaluate --folds``: cross-validate a kind of model and print bits per note."""
+    from melodyrnn.evaluation.crossval import ARCHS, CrossValConfig, format_result
+    from melodyrnn.pipeline import cross_validate
+
+    if arch not in ARCHS:
+        raise click.BadParameter(f"'{arch}': with --folds expected one of {', '.join(ARCHS)}",
+                                 param_hint="--model")
+    extra: dict[str, Any] = {"epochs": epochs} if epochs is not None else {}
+    if init_path:
+        extra["init"] = resolve_init(init_path)
+        init_from(extra["init"], "notes")  # fails early, with a clear message, if unusable
+        extra["lr"] = FINE_TUNE_LR
+    elif epochs == 0:
+        raise click.BadParameter("0: expected 1 or more (0 only with --init)",
+                                 param_hint="--epochs")
+    if lr is not None:
+        extra["lr"] = lr
+    config = CrossValConfig(model=arch, folds=folds, seed=rng_seed, ppm_order=ppm_order, stm=stm,
+                            update_exclusion=update_exclusion, **extra)
+    melodies = read_melodies(sources, **ingest)
+    result = cross_validate(melodies, config, log=note)
+    click.echo(json.dumps(result.to_dict()) if as_json else format_result(result))

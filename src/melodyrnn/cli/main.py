@@ -1,0 +1,57 @@
+"""melodyrnn — learn melodies with stateful recurrent networks, then continue them.
+
+\b
+Quick start:
+  melodyrnn train data/nabiya.txt          # learn a song, writes ./melodyrnn.pt
+  melodyrnn generate --seed g8 e8 e4 f8    # continue a melody
+  melodyrnn evaluate data/nabiya.txt       # one-step and full-song accuracy
+
+Melodies are written as text: g8 e8 e4 f8 (letter, octave marks ' or ,, duration, dots).
+Run `melodyrnn COMMAND --help` for each command's options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from melodyrnn.cli import data, evaluate, generate, sound, train
+
+
+class MelodyGroup(click.Group):
+    """A click group that turns the project's errors into one clean line and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from melodyrnn.errors import MelodyError
+
+        try:
+            return super().invoke(ctx)
+        except MelodyError as err:
+            raise click.ClickException(str(err)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=MelodyGroup, help=__doc__)
+@click.version_option(package_name="melodyrnn")
+@click.option("--threads", default=None, type=click.IntRange(1, 256), envvar="MELODYRNN_THREADS",
+              help="CPU threads for PyTorch [default: 1, fastest for these small models; "
+                   "env MELODYRNN_THREADS].")
+def main(threads: int | None) -> None:
+    import os
+
+    # Read by PyTorch when it is first imported; commands import it lazily, after this.
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+main.add_command(train.train)
+main.add_command(generate.generate)
+main.add_command(evaluate.evaluate)
+main.add_command(data.data)
+main.add_command(sound.ports)
+main.add_command(sound.play)
+main.add_command(sound.render)

@@ -1,0 +1,93 @@
+"""Click commands for hearing melodies: ``ports``, ``play`` and ``render``.
+
+They are plain commands; ``cli.main`` attaches them to the group. Heavy imports (mido,
+numpy, music21) happen inside the commands so ``melodyrnn --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from melodyrnn.errors import MelodyError
+
+SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
+
+
+def _format_seconds(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def _existing_file() -> click.Path:
+    return click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+bpm_option = click.option("--bpm", type=click.FloatRange(min=1, max=1000), default=None,
+                          help="Tempo in quarter notes per minute (default: the file's tempo).")
+program_option = click.option("--program", type=click.IntRange(0, 127), default=None,
+                              help="General MIDI instrument 0-127 (default: the file's, or 0 "
+                                   "piano).")
+
+
+@click.command()
+def ports() -> None:
+    """List the MIDI output ports, numbered for `play --port`."""
+    from melodyrnn.sound.ports import output_names
+
+    try:
+        names = output_names()
+    except MelodyError as err:
+        raise click.ClickException(str(err)) from None
+    if not names:
+        click.echo("no MIDI output ports (start a synthesiser, e.g. `fluidsynth -a alsa SF2`)",
+                   err=True)
+    for number, name in enumerate(names):
+        click.echo(f"{number}: {name}")
+
+
+@click.command()
+@click.argument("file", type=_existing_file())
+@click.option("--port", "port", default=None, metavar="NAME|NUM",
+              help="MIDI output port by number or (part of its) name; see `melodyrnn ports`. "
+                   "Without it, plays through the sound device.")
+@bpm_option
+@program_option
+def play(file: Path, port: str | None, bpm: float | None, program: int | None) -> None:
+    """Play a .mid, .txt or .musicxml FILE to a MIDI port or the sound device (Ctrl-C stops)."""
+    from melodyrnn.sound.playback import play_file
+
+    try:
+        result = play_file(file, port=port, bpm=bpm, program=program)
+    except MelodyError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"played {file} ({_format_seconds(result.seconds)}) on {result.target}", err=True)
+
+
+@click.command()
+@click.argument("file", type=_existing_file())
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="WAV file to write.")
+@click.option("--soundfont", type=_existing_file(), default=None,
+              help="General MIDI SoundFont (.sf2) for FluidSynth "
+                   "[default: /usr/share/sounds/sf2/FluidR3_GM.sf2].")
+@bpm_option
+@program_option
+@click.option("--synth", type=click.Choice(SYNTH_CHOICES), default="auto", show_default=True,
+              help="FluidSynth, the built-in synthesiser, or FluidSynth when installed.")
+def render(file: Path, output: Path, soundfont: Path | None, bpm: float | None,
+           program: int | None, synth: str) -> None:
+    """Render a .mid, .txt or .musicxml FILE to a WAV audio file (no sound card needed)."""
+    from melodyrnn.sound.audio import render_to_wav
+    from melodyrnn.sound.midi import load_midi
+
+    try:
+        midi = load_midi(file, bpm=bpm, program=program)
+        rendered = render_to_wav(midi, output, soundfont=soundfont, synth=synth)
+    except MelodyError as err:
+        raise click.ClickException(str(err)) from None
+    for note in rendered.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {output} ({_format_seconds(rendered.seconds)}, {rendered.synth}, "
+               f"{rendered.sample_rate} Hz)", err=True)

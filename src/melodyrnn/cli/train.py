@@ -1,0 +1,166 @@
+"""``melodyrnn train``: read sources, fit a model with the shared pipeline, save a checkpoint.
+
+The options come from the config dataclasses (``ModelConfig``, ``TrainConfig``,
+``IngestOptions``) and ``TrainRun`` below, so every default and limit is stated once.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from melodyrnn.cli.common import (
+    DEFAULT_MODEL_PATH,
+    init_from,
+    most_common,
+    note,
+    resume_from,
+)
+from melodyrnn.cli.data import ingest_options
+from melodyrnn.cli.options import build, config_options
+from melodyrnn.cli.streams import stream_kinds
+from melodyrnn.models.config import ModelConfig
+from melodyrnn.settings import setting
+from melodyrnn.training.config import TrainConfig
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "folk": {"hidden": 256, "layers": 2, "embedding_dim": 64, "dropout": 0.3, "epochs": 30,
+             "lr": 0.003, "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
+             "batch_size": 64, "bptt": 128, "stop_accuracy": 1.1, "valid_fraction": 0.05,
+             "valid_patience": 4, "end_token": True, "transpose": "all"},
+}
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """What a run does besides the model and its optimisation: vocabulary, outputs, device."""
+
+    vocab: str = setting("data", "data: tokens seen in training; classic: the 14-token c-b "
+                         "quarter/eighth table of the original tutorial.",
+                         choices=("data", "classic"))
+    end_token: bool = setting(False, "Learn an end-of-melody token, so generation can finish a "
+                              "melody itself.")
+    out: str = setting(DEFAULT_MODEL_PATH, "Checkpoint to write.", flag="-o --out",
+                       metavar="PATH")
+    valid_fraction: float = setting(0.0, "Hold out this share of melodies (split by melody, "
+                                    "fixed seed); the split is saved in the checkpoint for "
+                                    "`evaluate --split valid`.", low=0.0, high=0.9)
+    resume_path: str | None = setting(None, "Continue an interrupted or finished run from its "
+                                      "checkpoint (same SOURCES; its settings are kept, "
+                                      "--epochs may raise the total).", flag="--resume",
+                                      metavar="FILE")
+    init_path: str | None = setting(None, "Fine-tune: start from this checkpoint's weights "
+                                    "(`bundled`: the folk model shipped with melodyrnn). Its "
+                                    "architecture and vocabulary are kept; tokens it lacks are "
+                                    "added. Pair with a small --lr.", flag="--init",
+                                    metavar="FILE|bundled")
+    checkpoint_every: int = setting(0, "Also save the checkpoint every N epochs (0 = only at "
+                                    "the end).", low=0, high=100_000)
+    device: str = setting("auto", "Where to train; auto picks a GPU when there is one.",
+                          choices=("auto", "cpu", "cuda", "mps"))
+    amp: bool = setting(False, "Mixed precision (bfloat16) on a GPU.")
+    progress: bool = setting(True, "Show a progress bar.", switch="--progress/--no-progress")
+
+
+def _apply_preset(ctx: click.Context, name: str | None) -> None:
+    """Make a preset's values the defaults of the options not given on the command line."""
+    if name:
+        ctx.default_map = {**(ctx.default_map or {}), **PRESETS[name]}
+
+
+@click.command()
+@stream_kinds("train")
+@click.argument("sources", nargs=-1, required=True)
+@config_options(ModelConfig)
+@config_options(TrainConfig)
+@config_options(TrainRun)
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None, is_eager=True,
+              expose_value=False, callback=lambda ctx, param, value: _apply_preset(ctx, value),
+              help="A named set of defaults; options given explicitly still win. folk: the "
+                   "bundled model's recipe (2x256 LSTM, dropout, AdamW + cosine, end token, "
+                   "all transpositions, 5% held out).")
+@ingest_options
+@click.pass_context
+def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
+    """Train a model on melodies in SOURCES and save it.
+
+    SOURCES are song text files, MIDI, MusicXML, ABC or kern files, folders of them, glob
+    patterns, or music21 corpora such as corpus:essen/kinder (see `melodyrnn data
+    list-corpora`). Training stops early once the model predicts every training note (see
+    --stop-accuracy).
+    """
+    model_config, train_config = build(ModelConfig, options), build(TrainConfig, options)
+    run = build(TrainRun, options)
+    from melodyrnn.cli.data import ingest_from_cli
+    from melodyrnn.codecs.notes import NoteCodec
+    from melodyrnn.models import checkpoint as ckpt
+    from melodyrnn.pipeline import fit, score_items
+    from melodyrnn.training.distributed import device_for, from_environment
+    from melodyrnn.training.loop import pick_device
+
+    where = pick_device(device_for(run.device))
+    group = from_environment(where)  # one process, or one of torchrun's
+
+    def say(message: str) -> None:
+        if group.is_main:
+            note(message)
+
+    loaded = ingest_from_cli(sources, **{**options, "progress": run.progress and group.is_main})
+    melodies = loaded.melodies
+    valid: list[int] = []
+    held_out: list = []
+    if run.valid_fraction > 0:
+        # Transposed copies of one melody stay on the same side of the split.
+        train_index, valid = loaded.split(run.valid_fraction, train_config.rng_seed)
+        held_out = [melodies[i] for i in valid]
+        melodies = [melodies[i] for i in train_index]
+        say(f"held out {len(held_out)} melodies for validation")
+    codec = (NoteCodec([*NoteCodec.classic().tokens], end_token=run.end_token)
+             if run.vocab == "classic" else NoteCodec.fit(melodies, end_token=run.end_token))
+    init = init_from(run.init_path, "notes", run.resume_path) if run.init_path else None
+    if init is not None:
+        codec = init.codec.extended(melodies)
+    notes = sum(len(m) for m in melodies)
+    network = model_config.arch if init is None else init.model_config.arch
+    tokens = (f"{codec.vocab_size} distinct tokens" if init is None else
+              f"{codec.vocab_size} tokens ({codec.vocab_size - init.codec.vocab_size} new)")
+    say(f"training {network} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
+        f"{notes} notes, {tokens}")
+    # Generated melodies take the training data's most common tempo, metre and key.
+    metadata = {"tempo": most_common(m.tempo for m in melodies),
+                "time_signature": list(most_common(m.time_signature for m in melodies)),
+                "key": most_common(m.key for m in melodies), "sources": list(sources),
+                "valid_indices": valid, **({"init": run.init_path} if run.init_path else {})}
+    # Held-out melodies with a note the training data lacks cannot be scored by this codec.
+    known = [m for m in held_out if codec.covers(m)]
+    resume = None
+    if run.resume_path:
+        resume, train_config = resume_from(ctx, run.resume_path, train_config.epochs)
+        codec = resume.codec
+    if group.world > 1:
+        say(f"data-parallel training: {group.world} processes, global batch "
+            f"{train_config.batch_size}")
+    if where.type != "cpu":
+        say(f"training on {where}")
+    report = fit(melodies, codec, model_config, train_config, metadata, progress=run.progress,
+                 log=say, resume=resume, device=where, amp=run.amp and where.type == "cuda",
+                 save_every=run.checkpoint_every, save_to=run.out, group=group,
+                 valid_items=known, init=init)
+    if not group.is_main:
+        return
+    last = report.result.history[-1] if report.result.history else None
+    if last is not None:
+        say(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
+            f"loss {last.loss:.4f}, accuracy {last.accuracy:.1%}")
+    path = ckpt.save(report.checkpoint, run.out)
+    click.echo(f"saved model to {path}")
+    if valid:
+        result = score_items(report.checkpoint, known)
+        say(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
+            f"tokens; one-step {result.one_step.accuracy:.1%}, "
+            f"{result.bits_per_token:.3f} bits/note")
+    if report.result.interrupted:
+        sys.exit(130)

@@ -1,0 +1,106 @@
+"""Musical constraints on generation, turned into token masks and costs for ``generate``.
+
+Keys and ranges mask notes out by pitch (rests and the end token stay allowed); ``bars``
+gives every token its duration as a cost, so a melody stops exactly at a bar line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+
+from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.errors import MelodyError
+from melodyrnn.generation.constraints import Constraints
+from melodyrnn.music.keys import LETTER_PITCH_CLASS, MODE_FIFTHS, key_pitch_classes
+from melodyrnn.music.melody import Melody
+
+_PITCH_NAME = re.compile(r"([A-Ga-g])([#b]{0,2})(-?\d+)")
+
+
+def parse_pitch_name(text: str, option: str = "--range") -> int:
+    """MIDI pitch of a scientific pitch name such as 'C4' (60), 'F#5', 'Bb3'."""
+    match = _PITCH_NAME.fullmatch(text.strip())
+    if not match:
+        raise MelodyError(f"{option}: '{text}' is not a pitch: expected a name like C4, F#5, Bb3")
+    letter, accidentals, octave = match.groups()
+    pitch = 12 * (int(octave) + 1) + LETTER_PITCH_CLASS[letter.lower()]
+    pitch += accidentals.count("#") - accidentals.count("b")
+    if not 0 <= pitch <= 127:
+        raise MelodyError(f"{option}: '{text}' is MIDI {pitch}, outside 0-127")
+    return pitch
+
+
+_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific name of a MIDI pitch, as --range takes it: 60 -> 'C4', 61 -> 'C#4'."""
+    return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """Lowest and highest MIDI pitch of a range such as 'C4:C6'."""
+    low, sep, high = text.partition(":")
+    if not sep:
+        raise MelodyError(f"--range: '{text}' is not a range: expected LOW:HIGH, e.g. C4:C6")
+    bounds = parse_pitch_name(low), parse_pitch_name(high)
+    if bounds[0] > bounds[1]:
+        raise MelodyError(f"--range: '{text}' goes downwards: expected LOW:HIGH")
+    return bounds
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What a musician asked for: key and mode, register, length in bars, end token use."""
+
+    key: str | None = None
+    mode: str = "major"
+    pitch_range: tuple[int, int] | None = None
+    bars: int | None = None
+    stop_at_end: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODE_FIFTHS:
+            raise MelodyError(f"--mode: '{self.mode}' is not a mode: expected one of "
+                              f"{', '.join(MODE_FIFTHS)}")
+        if self.bars is not None and self.bars < 1:
+            raise MelodyError(f"--bars {self.bars}: expected 1 or more")
+
+    def constraints(self, codec: NoteCodec, primer: Melody) -> Constraints:
+        """Masks and costs over the codec's tokens for continuing ``primer``."""
+        notes = codec.notes
+        allowed = torch.ones(len(notes), dtype=torch.bool)
+        if self.key is not None:
+            scale = key_pitch_classes(f"{self.key} {self.mode}")
+            allowed &= torch.tensor([n is None or n.pitch is None or n.pitch % 12 in scale
+                                     for n in notes])
+        if self.pitch_range is not None:
+            low, high = self.pitch_range
+            allowed &= torch.tensor([n is None or n.pitch is None or low <= n.pitch <= high
+                                     for n in notes])
+        pitched = torch.tensor([n is not None and n.pitch is not None for n in notes])
+        if (self.key is not None or self.pitch_range is not None) and not bool(
+                (allowed & pitched).any()):  # only rests would be left: say so, not a silent song
+            known = sorted({n.pitch for n in notes if n is not None and n.pitch is not None})
+            where = f"; its notes span {pitch_name(known[0])}-{pitch_name(known[-1])}" if known else ""
+            raise MelodyError(f"--key/--range leave none of the model's notes{where}")
+        costs, budget = None, None
+        if self.bars is not None:
+            costs = torch.tensor([0.0 if n is None else float(n.duration) for n in notes])
+            budget = float(bars_budget(primer, self.bars))
+        stop_id = codec.end_id if self.stop_at_end else None
+        if not self.stop_at_end and codec.end_id is not None:
+            allowed[codec.end_id] = False
+        return Constraints(allowed, costs, budget, stop_id)
+
+
+def bars_budget(primer: Melody, bars: int) -> Fraction:
+    """Quarter notes to add after ``primer`` so the melody ends ``bars`` bar lines later."""
+    bar = primer.bar_length
+    used = primer.total_duration
+    return Fraction(math.ceil(used / bar)) * bar + bars * bar - used

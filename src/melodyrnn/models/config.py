@@ -1,0 +1,39 @@
+"""The architecture of a model as plain data: stored in checkpoints, shown as ``train`` options.
+
+No torch here, so the command line can describe its options without loading PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from melodyrnn.settings import setting
+
+ARCHITECTURES = ("lstm", "gru", "rnn", "mlp", "peephole", "cifg")  # network.CORES
+INPUTS = ("embedding", "scalar", "features")  # network.ENCODERS; features: numeric series
+MAX_HIDDEN = 2048  # units per layer: a 2048-unit LSTM layer is 17 M weights
+MAX_LAYERS = 8
+MAX_EMBEDDING = 1024
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a model; stored in checkpoints. Settings are ``train`` options."""
+
+    arch: str = setting("lstm", "Network: stateful LSTM, GRU, vanilla RNN, window MLP; LSTM "
+                        "variants peephole, cifg.", flag="--model", choices=ARCHITECTURES)
+    vocab_size: int = 0
+    output_size: int = 0
+    hidden: int = setting(128, "Units per hidden layer.", low=1, high=MAX_HIDDEN)
+    layers: int = setting(1, "Stacked recurrent layers.", low=1, high=MAX_LAYERS)
+    input: str = setting("embedding", "Token input: a learned embedding, or the classic "
+                         "index/max scalar.", choices=INPUTS,
+                         offered=("embedding", "scalar"))
+    embedding_dim: int = setting(32, "Size of token embeddings.", low=1, high=MAX_EMBEDDING)
+    window: int = 4  # copied from TrainConfig.window by pipeline.fit
+    dropout: float = setting(0.0, "Dropout between layers.", low=0.0, high=0.9)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for a checkpoint."""
+        return asdict(self)

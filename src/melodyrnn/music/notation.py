@@ -1,0 +1,305 @@
+"""The song text format: parse it with exact error positions, and format melodies back.
+
+A note is a letter ``c d e f g a b``, optional accidentals (``is`` sharp, ``es`` flat,
+``#``/``b`` shorthand), octave marks (``'`` up, ``,`` down from the octave of middle C),
+a duration ``1 2 4 8 16 32 64`` and dots, e.g. ``g8``, ``fis'4.``, ``bes,16``. ``r`` is a
+rest. ``~`` ties two notes of one pitch. ``*N/M`` scales a duration (``c8*2/3`` is a
+triplet eighth). ``%`` starts a comment, ``|`` bar lines are ignored, header lines
+``\\tempo 100``, ``\\time 3/4``, ``\\key g major`` set tempo, metre and key, and a blank
+line separates songs. ``parse_text(format_melodies(ms)) == ms``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from melodyrnn.errors import MelodyError, ParseError
+from melodyrnn.music.keys import LETTER_PITCH_CLASS, spell, split_key
+from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody, Note
+
+DURATION_VALUES = (1, 2, 4, 8, 16, 32, 64)
+DEFAULT_DURATION = Fraction(1)  # a quarter note, in quarter notes
+MIDDLE_C_OCTAVE = 4
+NOTES_PER_LINE_BARS = 4
+
+_NOTE = re.compile(
+    r"(?P<name>[a-g]|r)(?P<acc>(?:is|es|s|#|b)*)(?P<octave>[',]*)"
+    r"(?P<dur>\d+)?(?P<dots>\.*)(?:\*(?P<num>\d+)/(?P<den>\d+))?(?P<tie>~)?"
+)
+
+
+@dataclass
+class _SongBuilder:
+    """Notes and settings collected while reading one song."""
+
+    tempo: int = DEFAULT_TEMPO
+    time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE
+    key: str | None = None
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        self.notes: list[Note] = []
+        self.duration = DEFAULT_DURATION
+        self.tie_pending = False
+
+    def settings(self) -> _SongBuilder:
+        """A fresh builder that inherits tempo, metre and key for the next song."""
+        return _SongBuilder(self.tempo, self.time_signature, self.key)
+
+    def melody(self) -> Melody:
+        return Melody(tuple(self.notes), self.tempo, self.time_signature, self.key, self.title)
+
+
+def parse_text(text: str, source: str = "<text>") -> list[Melody]:
+    """Read every song in a text; raise ParseError naming source, line and column on bad input."""
+    melodies: list[Melody] = []
+    song = _SongBuilder()
+    token_pos = (source, 0, 0)
+    for line_number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.split("%", 1)[0]
+        if not raw_line.strip():
+            if song.tie_pending:
+                raise ParseError("'~' at the end of a song: expected a note to tie to", *token_pos)
+            if song.notes:
+                melodies.append(song.melody())
+            song = song.settings()
+            continue
+        stripped = line.strip()
+        if stripped.startswith("\\"):
+            _read_header(stripped, song, source, line_number, line.index("\\") + 1)
+            continue
+        for match in re.finditer(r"\S+", line):
+            token_pos = (source, line_number, match.start() + 1)
+            _read_token(match.group(), song, token_pos)
+    if song.tie_pending:
+        raise ParseError("'~' at the end of the text: expected a note to tie to", *token_pos)
+    if song.notes:
+        melodies.append(song.melody())
+    return melodies
+
+
+def parse_file(path: str | Path) -> list[Melody]:
+    """Read every song in a text file; raise ParseError if it is unreadable or holds no notes."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ParseError(f"not UTF-8 text (byte {err.start}): expected a song text file",
+                         str(path)) from None
+    except OSError as err:
+        raise ParseError(f"cannot read: {err.strerror}", str(path)) from None
+    melodies = parse_text(text, str(path))
+    if not melodies:
+        raise ParseError("no notes found: expected notes such as 'g8 e8 e4'", str(path))
+    return melodies
+
+
+def parse_tokens(text: str, source: str = "--seed") -> Melody:
+    """Read one melody from a line of tokens, e.g. a ``--seed`` option; raise ParseError on bad input."""
+    if "\n" in text.strip():
+        text = " ".join(text.split())
+    melodies = parse_text(text, source)
+    if not melodies:
+        raise ParseError("no notes given: expected notes such as 'g8 e8 e4 f8'", source)
+    return melodies[0]
+
+
+def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
+                 column: int) -> None:
+    name, _, value = line.partition(" ")
+    value = value.strip()
+    where = (source, line_number, column)
+    if name == "\\tempo":
+        if not value.isdigit() or not 1 <= int(value) <= 1000:
+            raise ParseError(f"'\\tempo {value}': expected beats per minute, 1 to 1000", *where)
+        song.tempo = int(value)
+    elif name == "\\time":
+        match = re.fullmatch(r"(\d+)/(\d+)", value)
+        if not match or int(match[1]) < 1 or int(match[2]) not in DURATION_VALUES:
+            raise ParseError(f"'\\time {value}': expected a metre such as 3/4 or 6/8", *where)
+        song.time_signature = (int(match[1]), int(match[2]))
+    elif name == "\\key":
+        song.key = None if value == "none" else _parse_key(value, where)
+    elif name == "\\title":
+        song.title = value or None
+    else:
+        raise ParseError(f"'{name}' is not a header: expected \\tempo, \\time, \\key or \\title",
+                         *where)
+
+
+def _parse_key(value: str, where: tuple[str, int, int]) -> str:
+    parts = value.split()
+    mode = parts[1] if len(parts) > 1 else "major"
+    match = _NOTE.fullmatch(parts[0]) if parts else None
+    if not match or match["name"] == "r" or match["octave"] or match["dur"] or match["dots"]:
+        raise ParseError(f"'\\key {value}': expected a tonic and a mode, e.g. 'g major'", *where)
+    alteration = _alteration(match["name"], match["acc"], parts[0], where)
+    key = f"{match['name'].upper()}{'#' * alteration}{'b' * -alteration} {mode.lower()}"
+    try:
+        split_key(key)
+    except MelodyError as err:
+        raise ParseError(str(err), *where) from None
+    return key
+
+
+def _alteration(letter: str, accidentals: str, token: str, where: tuple[str, int, int]) -> int:
+    """Semitones added by an accidental string such as 'is', 'eses', 's' (in 'as'), '#', 'b'."""
+    steps = []
+    rest = accidentals
+    if rest.startswith("s") and letter in "ae":
+        steps.append(-1)
+        rest = rest[1:]
+    for part in re.findall(r"is|es|#|b|s", rest):
+        if part == "s":
+            raise ParseError(f"'{token}' has a stray 's': expected 'is' or 'es'", *where)
+        steps.append(1 if part in ("is", "#") else -1)
+    if len(set(steps)) > 1:
+        raise ParseError(f"'{token}' mixes sharps and flats", *where)
+    if len(steps) > 2:
+        raise ParseError(f"'{token}' has more than two accidentals", *where)
+    return sum(steps)
+
+
+def _read_token(token: str, song: _SongBuilder, where: tuple[str, int, int]) -> None:
+    if token == "|":
+        return
+    if token == "~":
+        if not song.notes or song.tie_pending:
+            raise ParseError("'~' must stand between two notes of the same pitch", *where)
+        song.tie_pending = True
+        return
+    match = _NOTE.fullmatch(token)
+    if not match:
+        raise ParseError(f"'{token}' is not a note: expected c d e f g a b or r, "
+                         "then accidentals, octave marks, duration and dots (e.g. fis'4.)", *where)
+    pitch = _pitch(match, token, where)
+    duration = _duration(match, token, song, where)
+    if song.tie_pending:
+        previous = song.notes[-1]
+        if previous.pitch != pitch:
+            raise ParseError(f"'~' ties notes of different pitch before '{token}'", *where)
+        song.notes[-1] = Note(pitch, previous.duration + duration)
+    else:
+        try:
+            song.notes.append(Note(pitch, duration))
+        except MelodyError as err:
+            raise ParseError(f"'{token}': {err}", *where) from None
+    song.tie_pending = bool(match["tie"])
+
+
+def _pitch(match: re.Match[str], token: str, where: tuple[str, int, int]) -> int | None:
+    if match["name"] == "r":
+        if match["acc"] or match["octave"]:
+            raise ParseError(f"'{token}' is a rest with a pitch mark: expected r plus a duration",
+                             *where)
+        return None
+    octave = MIDDLE_C_OCTAVE + match["octave"].count("'") - match["octave"].count(",")
+    pitch = 12 * (octave + 1) + LETTER_PITCH_CLASS[match["name"]]
+    pitch += _alteration(match["name"], match["acc"], token, where)
+    if not 0 <= pitch <= 127:
+        raise ParseError(f"'{token}' is MIDI pitch {pitch}: expected 0 to 127", *where)
+    return pitch
+
+
+def _duration(match: re.Match[str], token: str, song: _SongBuilder,
+              where: tuple[str, int, int]) -> Fraction:
+    if match["dur"] is None:
+        if match["dots"] or match["num"]:
+            raise ParseError(f"'{token}' has dots or a scale but no duration", *where)
+        return song.duration
+    value = int(match["dur"])
+    if value not in DURATION_VALUES:
+        raise ParseError(f"'{token}' has duration {value}: expected one of "
+                         f"{' '.join(map(str, DURATION_VALUES))}", *where)
+    base = Fraction(4, value)
+    duration = base * (2 - Fraction(1, 2 ** len(match["dots"])))
+    if match["num"] is not None:
+        num, den = int(match["num"]), int(match["den"])
+        if num == 0 or den == 0:
+            raise ParseError(f"'{token}' scales by {num}/{den}: expected a positive ratio", *where)
+        duration *= Fraction(num, den)
+    song.duration = duration
+    return duration
+
+
+# --- formatting -------------------------------------------------------------------------
+
+def pitch_name(pitch: int | None, key: str | None = None) -> str:
+    """The text-format name of a MIDI pitch spelled for a key, e.g. 60 -> 'c', 73 -> "cis'"."""
+    if pitch is None:
+        return "r"
+    letter, alteration, octave = spell(pitch, key)
+    suffix = "is" * alteration if alteration > 0 else "es" * -alteration
+    if suffix.startswith("es") and letter in "ae":
+        suffix = suffix[1:]  # 'as' and 'es', not 'aes' and 'ees'
+    marks = octave - MIDDLE_C_OCTAVE
+    return letter + suffix + ("'" * marks if marks > 0 else "," * -marks)
+
+
+def duration_parts(duration: Fraction) -> list[str]:
+    """Duration strings that tie together to the given length, e.g. 3/2 -> ['4.'], 5/4 -> ['4', '16']."""
+    for value in DURATION_VALUES:
+        base = Fraction(4, value)
+        for dots in range(4):
+            if base * (2 - Fraction(1, 2 ** dots)) == duration:
+                return [f"{value}{'.' * dots}"]
+    whole = Fraction(4)
+    if duration > whole:
+        return ["1", *duration_parts(duration - whole)]
+    if (duration * 16).denominator == 1:  # a sum of plain values: tie them, longest first
+        parts, left = [], duration
+        for value in DURATION_VALUES:
+            while left >= Fraction(4, value):
+                parts.append(str(value))
+                left -= Fraction(4, value)
+        return parts
+    base = next(v for v in reversed(DURATION_VALUES) if Fraction(4, v) >= duration)
+    ratio = duration / Fraction(4, base)
+    return [f"{base}*{ratio.numerator}/{ratio.denominator}"]
+
+
+def note_text(note: Note, key: str | None = None) -> str:
+    """One note as text; long or odd durations become tied notes, e.g. 'c4~ c16'."""
+    name = pitch_name(note.pitch, key)
+    return "~ ".join(name + part for part in duration_parts(note.duration))
+
+
+def format_melody(melody: Melody, header: bool = True, after_key: bool = False) -> str:
+    """A melody as text, one line per four bars, with header lines for its tempo, metre and key."""
+    lines = []
+    if header:
+        if melody.title:
+            lines.append(f"\\title {melody.title}")
+        lines.append(f"\\tempo {melody.tempo}")
+        lines.append(f"\\time {melody.time_signature[0]}/{melody.time_signature[1]}")
+        if melody.key:
+            lines.append(f"\\key {_key_text(melody.key)}")
+        elif after_key:  # headers carry over to later songs, so say there is none
+            lines.append("\\key none")
+    line_length = melody.bar_length * NOTES_PER_LINE_BARS
+    words: list[str] = []
+    for onset, note in zip(melody.onsets(), melody.notes):
+        if words and onset % line_length == 0:
+            lines.append(" ".join(words))
+            words = []
+        words.append(note_text(note, melody.key))
+    if words:
+        lines.append(" ".join(words))
+    return "\n".join(lines) + "\n"
+
+
+def format_melodies(melodies: list[Melody]) -> str:
+    """Several melodies as text, separated by blank lines."""
+    return "\n".join(format_melody(m, after_key=i > 0 and bool(melodies[i - 1].key))
+                     for i, m in enumerate(melodies))
+
+
+def _key_text(key: str) -> str:
+    letter, alteration, mode = split_key(key)
+    suffix = "is" * alteration if alteration > 0 else "es" * -alteration
+    if suffix.startswith("es") and letter in "ae":
+        suffix = suffix[1:]
+    return f"{letter}{suffix} {mode}"

@@ -1,0 +1,148 @@
+"""Files to play as ``mido.MidiFile``s, and their messages on an absolute timeline in seconds.
+
+Every source (.mid, song text, MusicXML) becomes a ``mido.MidiFile``, then a timeline of
+``(seconds from the start, message)`` pairs. No torch; mido and music21 load when needed.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from melodyrnn.errors import DependencyError, MelodyError
+from melodyrnn.music.melody import DEFAULT_TEMPO, Melody, Note
+from melodyrnn.music.writers import DEFAULT_PROGRAM, midi_file
+
+DRUM_CHANNEL = 9  # General MIDI percussion: a program change there would pick a drum kit
+DEFAULT_MICROSECONDS_PER_BEAT = 500_000  # MIDI's tempo when a file has no set_tempo (120 bpm)
+MIDI_SUFFIXES = (".mid", ".midi")
+TEXT_SUFFIXES = (".txt",)
+SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".abc", ".krn")
+
+Timeline = list[tuple[float, Any]]  # (seconds from the start, mido.Message), in time order
+
+
+def _load_for_playback(path: str | Path) -> Any:
+    """Read a file to play: a ``mido.MidiFile`` for .mid, a ``Melody`` for text and scores.
+
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise MelodyError(f"{path}: no such file")
+    if suffix in MIDI_SUFFIXES:
+        import mido
+
+        try:
+            return mido.MidiFile(path)
+        except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+            raise MelodyError(f"{path}: not a readable MIDI file ({err})") from None
+    if suffix in TEXT_SUFFIXES:
+        from melodyrnn.music.notation import parse_file
+
+        return parse_file(path)[0]
+    if suffix in SCORE_SUFFIXES:
+        return _score_top_line(path)
+    known = " ".join(MIDI_SUFFIXES + TEXT_SUFFIXES + SCORE_SUFFIXES)
+    raise MelodyError(f"{path}: cannot play '{suffix}' files: expected one of {known}")
+
+
+def _score_top_line(path: Path) -> Melody:
+    """The top line of a score read by music21 (highest note of chords, first part)."""
+    try:
+        from music21 import chord, converter, meter, note, tempo
+    except ImportError:
+        raise DependencyError("reading scores needs music21: pip install music21") from None
+    try:
+        score = converter.parse(str(path))
+    except Exception as err:  # music21 raises many unrelated types for unreadable files
+        raise MelodyError(f"{path}: not a readable score ({err})") from None
+    parts = getattr(score, "parts", None)
+    line = (parts[0] if parts else score).stripTies().flatten()
+    notes: list[Note] = []
+    end = Fraction(0)
+    for element in line.notesAndRests:
+        start, length = Fraction(element.offset), Fraction(element.quarterLength)
+        if length <= 0 or start < end:  # grace notes and other voices under the top line
+            continue
+        if start > end:
+            notes.append(Note.rest(start - end))
+        if isinstance(element, chord.Chord):
+            pitch: int | None = max(p.midi for p in element.pitches)
+        elif isinstance(element, note.Note):
+            pitch = element.pitch.midi
+        else:
+            pitch = None
+        notes.append(Note(pitch, length))
+        end = start + length
+    if not any(n.pitch is not None for n in notes):
+        raise MelodyError(f"{path}: no notes found in the score")
+    marks = line.getElementsByClass(tempo.MetronomeMark)
+    metres = line.getElementsByClass(meter.TimeSignature)
+    bpm = round(marks[0].getQuarterBPM()) if marks and marks[0].number else DEFAULT_TEMPO
+    metre = (metres[0].numerator, metres[0].denominator) if metres else (4, 4)
+    return Melody(tuple(notes), bpm, metre, title=path.stem)
+
+
+def load_midi(source: str | Path | Melody | Any, bpm: float | None = None,
+              program: int | None = None) -> Any:
+    """A ``mido.MidiFile`` for a path, Melody or MidiFile, with tempo and instrument overrides."""
+    if isinstance(source, (str, Path)):
+        source = _load_for_playback(source)
+    if isinstance(source, Melody):
+        return midi_file(source, program=DEFAULT_PROGRAM if program is None else program,
+                         tempo=round(bpm) if bpm else None)
+    return _override(source, bpm, program)
+
+
+def _override(midi: Any, bpm: float | None, program: int | None) -> Any:
+    """A copy of a MidiFile scaled to start at ``bpm`` and with every melodic channel on ``program``."""
+    import mido
+
+    if bpm is None and program is None:
+        return midi
+    copy = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
+    tempos = [m.tempo for track in midi.tracks for m in track if m.type == "set_tempo"]
+    first = tempos[0] if tempos else DEFAULT_MICROSECONDS_PER_BEAT
+    ratio = mido.bpm2tempo(bpm) / first if bpm else 1.0
+    channels = sorted({m.channel for track in midi.tracks for m in track
+                       if m.type == "note_on" and m.channel != DRUM_CHANNEL})
+    for index, track in enumerate(midi.tracks):
+        new = mido.MidiTrack()
+        if index == 0:
+            if bpm and not tempos:
+                new.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+            if program is not None:
+                new.extend(mido.Message("program_change", channel=c, program=program, time=0)
+                           for c in channels)
+        for message in track:
+            if message.type == "set_tempo" and bpm:
+                message = message.copy(tempo=max(1, round(message.tempo * ratio)))
+            elif (message.type == "program_change" and program is not None
+                  and message.channel != DRUM_CHANNEL):
+                message = message.copy(program=program)
+            new.append(message)
+        copy.tracks.append(new)
+    return copy
+
+
+def timeline(midi: Any) -> Timeline:
+    """The channel messages of a MidiFile with their absolute times in seconds (tempo applied)."""
+    events: Timeline = []
+    now = 0.0
+    try:
+        for message in midi:  # mido merges tracks and yields delta times in seconds
+            now += message.time
+            if not message.is_meta:
+                events.append((now, message.copy(time=0)))
+    except (ValueError, TypeError, KeyError) as err:
+        raise MelodyError(f"cannot play this MIDI file: {err}") from None
+    return events
+
+
+def duration_seconds(midi: Any) -> float:
+    """Length of a MidiFile in seconds."""
+    return float(midi.length)
+
+

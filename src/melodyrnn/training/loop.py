@@ -1,0 +1,355 @@
+"""One training loop for every model and codec: episodes of chunks, state carried within each."""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from melodyrnn.errors import MelodyError
+from melodyrnn.models.network import SequenceModel, detach_state
+from melodyrnn.training.config import TrainConfig
+from melodyrnn.training.distributed import SINGLE, Group
+from melodyrnn.training.episodes import (
+    IGNORE,
+    Episode,
+    StreamBatching,
+    count_targets,
+    stream_episodes,
+    window_episodes,
+)
+
+
+@dataclass
+class EpochStats:
+    """Loss and accuracy over one pass through the data."""
+
+    loss: float
+    accuracy: float
+    targets: int
+    valid_loss: float | None = None
+
+
+@dataclass
+class TrainResult:
+    """What happened during training."""
+
+    epochs_run: int = 0
+    history: list[EpochStats] = field(default_factory=list)
+    stop_reason: str = ""
+    interrupted: bool = False
+    training_state: dict[str, Any] = field(default_factory=dict)
+
+
+def class_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Summed cross-entropy, correct argmax count and scored count for next-token targets."""
+    flat_out, flat_targets = output.reshape(-1, output.shape[-1]), targets.reshape(-1)
+    loss = nn.functional.cross_entropy(flat_out, flat_targets, ignore_index=IGNORE,
+                                       reduction="sum")
+    scored = flat_targets != IGNORE
+    correct = int((flat_out.argmax(-1)[scored] == flat_targets[scored]).sum())
+    return loss, correct, int(scored.sum())
+
+
+def value_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Squared error summed over scored steps (mean over features), 0 correct, scored steps.
+
+    Targets are float frames (B, T, F); NaN frames are padding. The head predicts the first
+    ``output.shape[-1]`` features of the next frame.
+    """
+    targets = targets[..., : output.shape[-1]]
+    scored = ~torch.isnan(targets).any(-1)
+    error = (output[scored] - targets[scored]).pow(2).mean(-1)
+    return error.sum(), 0, int(scored.sum())
+
+
+OBJECTIVES: dict[str, Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, int, int]]] = {
+    "class": class_objective,
+    "value": value_objective,
+}
+
+BATCHINGS: dict[str, Callable[[Sequence[Sequence[int]], TrainConfig, torch.Generator],
+                              list[Episode]]] = {
+    "stream": lambda streams, c, g: stream_episodes(streams, StreamBatching(c.batch_size, c.bptt),
+                                                    g),
+    "windows": lambda streams, c, g: window_episodes(streams, c.window),
+}
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and Python for a repeatable run; return a generator for data order."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
+                 optimizer: torch.optim.Optimizer | None = None, clip: float = 0.0,
+                 device: torch.device | None = None, amp: bool = False,
+                 group: Group = SINGLE) -> EpochStats:
+    """One pass: carry state through each episode; update weights after every chunk if training.
+
+    ``episodes`` are this process's shard; losses are normalised over the whole group.
+    """
+    device = device or torch.device("cpu")
+    total_loss, correct, count = 0.0, 0, 0
+    for episode in episodes:
+        state = None
+        for inputs, targets in episode:
+            inputs, targets = inputs.to(device), targets.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                output, state = model(inputs, state)
+            loss, chunk_correct, chunk_count = objective(output.float(), targets)
+            if optimizer is not None:
+                (group_count,) = group.total(chunk_count)
+                if group_count:
+                    optimizer.zero_grad()
+                    # DDP averages over processes, so scale back up to a sum over the group.
+                    (loss * group.world / group_count).backward()
+                    if clip > 0:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    optimizer.step()
+            state = detach_state(state)
+            total_loss += loss.item()
+            correct += chunk_correct
+            count += chunk_count
+    total_loss, correct, count = group.total(total_loss, correct, count)
+    if count == 0:
+        raise MelodyError("no training examples: every song is shorter than the window")
+    return EpochStats(total_loss / count, correct / count, int(count))
+
+
+def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
+                      device: torch.device | None = None, group: Group = SINGLE) -> EpochStats:
+    """Loss and accuracy without training (dropout off, no gradients)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        stats = run_episodes(model, episodes, objective, device=device, group=group)
+    model.train(was_training)
+    return stats
+
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": lambda params, c: torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda params, c: torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay),
+}
+SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "constant": lambda epoch, epochs: 1.0,
+    "cosine": lambda epoch, epochs: 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs)),
+}
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
+    """The scheduled learning rate for an epoch (a pure function of it, so resuming is exact)."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * SCHEDULES[config.schedule](epoch, config.epochs)
+
+
+@dataclass
+class Validation:
+    """Held-out loss after every epoch: remembers the best weights, says when to stop."""
+
+    episodes: list[Episode]
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_weights: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0
+
+    def update(self, model: nn.Module, epoch: int, loss: float) -> bool:
+        """Record this epoch's held-out loss; True once it stopped improving for ``patience``."""
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad_epochs = loss, epoch, 0
+            self.best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def state(self) -> dict[str, Any]:
+        return {"best_loss": self.best_loss, "best_epoch": self.best_epoch,
+                "best_weights": self.best_weights, "bad_epochs": self.bad_epochs}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.best_loss, self.best_epoch = state["best_loss"], state["best_epoch"]
+        self.best_weights, self.bad_epochs = state["best_weights"], state["bad_epochs"]
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """The torch device for ``--device auto|cpu|cuda|mps``; auto prefers an accelerator."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    kind = name.split(":")[0]  # torchrun gives each process its GPU as cuda:N
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise MelodyError("--device cuda: no CUDA GPU is available (try --device auto)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None)
+                              and torch.backends.mps.is_available()):
+        raise MelodyError("--device mps: Apple's Metal backend is not available")
+    if kind not in ("cpu", "cuda", "mps"):
+        raise MelodyError(f"--device {name}: expected auto, cpu, cuda or mps")
+    return torch.device(name)
+
+
+@dataclass
+class _Snapshot:
+    """Everything that changes during an epoch, as it stood at the end of the last one."""
+
+    epoch: int
+    weights: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    data_rng: torch.Tensor
+    torch_rng: torch.Tensor
+    streak: int
+    validation: dict[str, Any] | None = None
+
+    @classmethod
+    def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+             generator: torch.Generator, streak: int,
+             validation: Validation | None = None) -> _Snapshot:
+        return cls(epoch, {k: v.detach().clone() for k, v in model.state_dict().items()},
+                   copy.deepcopy(optimizer.state_dict()), generator.get_state(),
+                   torch.get_rng_state(), streak,
+                   validation.state() if validation is not None else None)
+
+    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                generator: torch.Generator) -> None:
+        model.load_state_dict(self.weights)
+        optimizer.load_state_dict(self.optimizer)
+        generator.set_state(self.data_rng)
+        torch.set_rng_state(self.torch_rng)
+
+    def training_state(self) -> dict[str, Any]:
+        """Plain data (and tensors) for a checkpoint, enough to resume exactly."""
+        return {"epoch": self.epoch, "optimizer": self.optimizer, "data_rng": self.data_rng,
+                "torch_rng": self.torch_rng, "streak": self.streak,
+                "validation": self.validation}
+
+
+def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainConfig,
+          target_kind: str = "class", progress: bool = True,
+          log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
+          device: torch.device | None = None, amp: bool = False,
+          on_epoch: Callable[[TrainResult], None] | None = None,
+          group: Group = SINGLE,
+          valid_streams: Sequence[Sequence[int]] | None = None) -> TrainResult:
+    """Train ``model`` on token streams (one per song); stop early at ``stop_accuracy``.
+
+    With ``valid_streams``, the held-out loss is measured after every epoch; training stops
+    once it has not improved for ``valid_patience`` epochs and keeps the best weights.
+
+    ``resume`` is a previous run's ``result.training_state``: training goes on from there
+    and ends with the same weights as an uninterrupted run. Ctrl-C or a non-finite loss
+    rolls back to the end of the last whole epoch, so the result is always consistent.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
+    device = device or torch.device("cpu")
+    generator = seed_everything(config.rng_seed)
+    objective = OBJECTIVES[target_kind]
+    if config.batching not in BATCHINGS:
+        raise MelodyError(f"unknown batching '{config.batching}': expected one of "
+                          f"{', '.join(BATCHINGS)}")
+    fixed_order = config.batching == "windows"
+    model.to(device)
+    network = group.wrap(model, device)
+    if config.optimizer not in OPTIMIZERS or config.schedule not in SCHEDULES:
+        raise MelodyError(f"unknown optimizer or schedule: expected {', '.join(OPTIMIZERS)} and "
+                          f"{', '.join(SCHEDULES)}")
+    optimizer = OPTIMIZERS[config.optimizer](model.parameters(), config)
+    validation = None
+    if valid_streams:
+        batching = StreamBatching(config.batch_size, config.bptt)
+        validation = Validation(group.shard(stream_episodes(valid_streams, batching)),
+                                config.valid_patience)
+    # Snapshots are taken before each epoch's data order is drawn, so a resumed run draws it
+    # again from the same generator state and sees exactly what the uninterrupted run saw.
+    snapshot = _Snapshot.take(0, model, optimizer, generator, 0)
+    if resume is not None:
+        snapshot = _Snapshot(resume["epoch"], snapshot.weights, resume["optimizer"],
+                             resume["data_rng"], resume["torch_rng"], resume["streak"],
+                             resume.get("validation"))
+        snapshot.restore(model, optimizer, generator)
+        if validation is not None and resume.get("validation"):
+            validation.load(resume["validation"])
+    episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
+    if count_targets(episodes) == 0 and group.world == 1:
+        raise MelodyError(f"no training examples: every song is shorter than "
+                          f"{config.window + 1} items")
+    result = TrainResult(epochs_run=snapshot.epoch,
+                         stop_reason=f"ran all {config.epochs} epochs")
+    model.train()
+    bar = _progress_bar(config.epochs, progress and group.is_main, initial=snapshot.epoch)
+    streak = snapshot.streak
+    try:
+        for epoch in range(snapshot.epoch + 1, config.epochs + 1):
+            set_learning_rate(optimizer, config, epoch)
+            stats = run_episodes(network, episodes, objective, optimizer, config.clip, device, amp,
+                                 group)
+            if not math.isfinite(stats.loss):
+                snapshot.restore(model, optimizer, generator)
+                result.stop_reason = (f"stopped at epoch {epoch}: the loss is not finite; kept "
+                                      f"the weights of epoch {snapshot.epoch} (try a lower --lr)")
+                break
+            reached = stats.accuracy >= config.stop_accuracy
+            streak = streak + 1 if reached else 0
+            held_out_stalled = False
+            if validation is not None:
+                held_out = evaluate_episodes(model, validation.episodes, objective, device, group)
+                stats.valid_loss = held_out.loss
+                held_out_stalled = validation.update(model, epoch, held_out.loss)
+            snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak, validation)
+            if not fixed_order:
+                episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
+            result.history.append(stats)
+            result.epochs_run = epoch
+            bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}",
+                            **({"valid": f"{stats.valid_loss:.4f}"} if validation else {}))
+            bar.update()
+            if on_epoch is not None:
+                result.training_state = snapshot.training_state()
+                on_epoch(result)
+            if held_out_stalled:
+                result.stop_reason = (f"stopped at epoch {epoch}: held-out loss has not improved "
+                                      f"for {config.valid_patience} epochs (--valid-patience)")
+                break
+            if reached and streak > config.stop_patience:
+                check = evaluate_episodes(model, episodes, objective, device, group)
+                if check.accuracy >= config.stop_accuracy:
+                    result.stop_reason = (
+                        f"stopped at epoch {epoch}: {check.accuracy:.1%} of {check.targets} "
+                        f"training targets predicted for {streak} epochs "
+                        f"(--stop-accuracy {config.stop_accuracy:g}, "
+                        f"--stop-patience {config.stop_patience})")
+                    break
+    except KeyboardInterrupt:
+        snapshot.restore(model, optimizer, generator)
+        result.interrupted = True
+        result.stop_reason = (f"interrupted: kept the weights of epoch {snapshot.epoch}; "
+                              "continue with --resume")
+    finally:
+        bar.close()
+    result.training_state = snapshot.training_state()
+    if validation is not None and validation.best_weights is not None:
+        model.load_state_dict(validation.best_weights)
+        result.stop_reason += (f"; kept the weights of epoch {validation.best_epoch} "
+                               f"(best held-out loss {validation.best_loss:.4f})")
+    model.eval()
+    if group.is_main:
+        log(result.stop_reason)
+    return result
+
+
+def _progress_bar(total: int, enabled: bool, initial: int = 0):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc="training", unit="epoch", disable=not enabled,
+                file=sys.stderr, dynamic_ncols=True, leave=False)
