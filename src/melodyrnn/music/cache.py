@@ -45,7 +45,8 @@ def encode_pieces(pieces: list[Piece], source: str) -> dict:
             items.append({"source": where, "reason": piece.reason.replace(source, SOURCE_MARK)})
             continue
         indexes = [table.setdefault(n, len(table)) for n in piece.notes]
-        items.append([piece.title, piece.tempo, list(piece.time_signature), piece.key, indexes])
+        items.append([piece.title, piece.tempo, list(piece.time_signature), piece.key, indexes,
+                      [piece.pickup.numerator, piece.pickup.denominator]])
     notes = [[n.pitch, n.duration.numerator, n.duration.denominator] for n in table]
     return {"format": CACHE_FORMAT, "version": READER_VERSION, "notes": notes, "pieces": items}
 
@@ -62,9 +63,9 @@ def decode_pieces(data: dict, source: str) -> list[Piece]:
             pieces.append(Rejection(source + where if where.startswith("#") or not where
                                     else where, item["reason"].replace(SOURCE_MARK, source)))
         else:
-            title, tempo, metre, key, indexes = item
+            title, tempo, metre, key, indexes, (numerator, denominator) = item
             pieces.append(Melody(tuple(map(table.__getitem__, indexes)), tempo, tuple(metre),
-                                 key, title))
+                                 key, title, Fraction(numerator, denominator)))
     return pieces
 
 

@@ -51,16 +51,27 @@ class Note:
 
 @dataclass(frozen=True)
 class Melody:
-    """A monophonic melody: notes in order plus the tempo, metre and key used for export."""
+    """A monophonic melody: notes in order plus its tempo, metre, key and pickup.
+
+    ``pickup`` is the length in quarter notes of an incomplete first bar (an upbeat or
+    anacrusis): the first bar line falls that long after the first note; 0 means the melody
+    starts on a downbeat.
+    """
 
     notes: tuple[Note, ...]
     tempo: int = DEFAULT_TEMPO
     time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE
     key: str | None = None
     title: str | None = field(default=None, compare=False)
+    pickup: Fraction = Fraction(0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", tuple(self.notes))
+        pickup = Fraction(self.pickup)
+        if pickup < 0:
+            raise MelodyError(f"pickup {pickup}: expected 0 or more quarter notes")
+        # A pickup of a whole bar or more is a bar of its own: keep only the incomplete part.
+        object.__setattr__(self, "pickup", pickup % self.bar_length)
 
     def __len__(self) -> int:
         return len(self.notes)
@@ -83,6 +94,14 @@ class Melody:
             times.append(now)
             now += note.duration
         return times
+
+    def position_in_bar(self, time: Fraction) -> Fraction:
+        """Where a time (quarter notes from the first note) falls in its bar: 0 = downbeat."""
+        return (time - self.pickup) % self.bar_length
+
+    def positions(self) -> list[Fraction]:
+        """Each note's position in its bar (0 = on the bar line), pickup taken into account."""
+        return [self.position_in_bar(onset) for onset in self.onsets()]
 
     def with_notes(self, notes: tuple[Note, ...] | list[Note]) -> Melody:
         """A melody with the same tempo, metre and key but other notes."""

@@ -5,8 +5,9 @@ A note is a letter ``c d e f g a b``, optional accidentals (``is`` sharp, ``es``
 a duration ``1 2 4 8 16 32 64`` and dots, e.g. ``g8``, ``fis'4.``, ``bes,16``. ``r`` is a
 rest. ``~`` ties two notes of one pitch. ``*N/M`` scales a duration (``c8*2/3`` is a
 triplet eighth). ``%`` starts a comment, ``|`` bar lines are ignored, header lines
-``\\tempo 100``, ``\\time 3/4``, ``\\key g major`` set tempo, metre and key, and a blank
-line separates songs. ``parse_text(format_melodies(ms)) == ms``.
+``\\tempo 100``, ``\\time 3/4``, ``\\key g major`` set tempo, metre and key (they carry over
+to later songs), ``\\partial 8`` says the song starts with an upbeat of that length (this
+song only), and a blank line separates songs. ``parse_text(format_melodies(ms)) == ms``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _SongBuilder:
     time_signature: tuple[int, int] = DEFAULT_TIME_SIGNATURE
     key: str | None = None
     title: str | None = None
+    pickup: Fraction = Fraction(0)
 
     def __post_init__(self) -> None:
         self.notes: list[Note] = []
@@ -46,11 +48,12 @@ class _SongBuilder:
         self.tie_pending = False
 
     def settings(self) -> _SongBuilder:
-        """A fresh builder that inherits tempo, metre and key for the next song."""
+        """A fresh builder that inherits tempo, metre and key for the next song (not the pickup)."""
         return _SongBuilder(self.tempo, self.time_signature, self.key)
 
     def melody(self) -> Melody:
-        return Melody(tuple(self.notes), self.tempo, self.time_signature, self.key, self.title)
+        return Melody(tuple(self.notes), self.tempo, self.time_signature, self.key, self.title,
+                      self.pickup)
 
 
 def parse_text(text: str, source: str = "<text>") -> list[Melody]:
@@ -125,9 +128,24 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
         song.key = None if value == "none" else _parse_key(value, where)
     elif name == "\\title":
         song.title = value or None
+    elif name == "\\partial":
+        song.pickup = _pickup(value, where)
     else:
-        raise ParseError(f"'{name}' is not a header: expected \\tempo, \\time, \\key or \\title",
-                         *where)
+        raise ParseError(f"'{name}' is not a header: expected \\tempo, \\time, \\key, \\partial "
+                         "or \\title", *where)
+
+
+def _pickup(value: str, where: tuple[str, int, int]) -> Fraction:
+    """The length of ``\\partial 8``, ``\\partial 4.`` ...: a duration as notes write it."""
+    problem = ParseError(f"'\\partial {value}': expected the upbeat's duration, e.g. "
+                         "\\partial 8 or \\partial 4.", *where)
+    match = _NOTE.fullmatch("r" + value) if value[:1].isdigit() else None
+    if not match or match["tie"] or match["dur"] is None:
+        raise problem
+    try:
+        return _duration(match, value, _SongBuilder(), where)
+    except ParseError:
+        raise problem from None
 
 
 def _parse_key(value: str, where: tuple[str, int, int]) -> str:
@@ -279,10 +297,12 @@ def format_melody(melody: Melody, header: bool = True, after_key: bool = False) 
             lines.append(f"\\key {_key_text(melody.key)}")
         elif after_key:  # headers carry over to later songs, so say there is none
             lines.append("\\key none")
+        if melody.pickup:
+            lines.append(f"\\partial {_pickup_text(melody.pickup)}")
     line_length = melody.bar_length * NOTES_PER_LINE_BARS
     words: list[str] = []
     for onset, note in zip(melody.onsets(), melody.notes):
-        if words and onset % line_length == 0:
+        if words and onset > melody.pickup and (onset - melody.pickup) % line_length == 0:
             lines.append(" ".join(words))
             words = []
         words.append(note_text(note, melody.key))
@@ -295,6 +315,12 @@ def format_melodies(melodies: list[Melody]) -> str:
     """Several melodies as text, separated by blank lines."""
     return "\n".join(format_melody(m, after_key=i > 0 and bool(melodies[i - 1].key))
                      for i, m in enumerate(melodies))
+
+
+def _pickup_text(pickup: Fraction) -> str:
+    """A pickup's length as one duration word: '8', '4.', or a scaled quarter '4*5/4'."""
+    parts = duration_parts(pickup)
+    return parts[0] if len(parts) == 1 else f"4*{pickup.numerator}/{pickup.denominator}"
 
 
 def _key_text(key: str) -> str:

@@ -35,8 +35,9 @@ def piano_roll_png(melody: Melody, primer_notes: int = 0, dpi: int = 110) -> byt
         axes.broken_barh([(float(onset), float(note.duration) * 0.95)], (note.pitch - 0.4, 0.8),
                          facecolors=colour)
     bar = float(melody.bar_length)
+    first_line = float(melody.pickup)  # the first bar line ends a pickup
     for line in range(bars + 1):
-        axes.axvline(line * bar, color="#999999", linewidth=0.8, zorder=0)
+        axes.axvline(first_line + line * bar, color="#999999", linewidth=0.8, zorder=0)
     axes.set_xlim(0, max(total, bars * bar))
     axes.set_ylim(low - 1.5, high + 1.5)
     ticks = range(low, high + 1)

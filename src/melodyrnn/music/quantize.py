@@ -81,18 +81,27 @@ def skyline(events: Iterable[Event]) -> list[Event]:
 def events_to_notes(events: Iterable[Event], grid: Sequence[int] = (),
                     keep_rests: bool = True) -> tuple[Note, ...]:
     """Monophonic notes from events: skyline, snapped to the grid, gaps as rests."""
+    return events_to_line(events, grid, keep_rests)[1]
+
+
+def events_to_line(events: Iterable[Event], grid: Sequence[int] = (),
+                   keep_rests: bool = True) -> tuple[Fraction, tuple[Note, ...]]:
+    """The onset of the first note (snapped) and the notes of ``events_to_notes``."""
     notes: list[Note] = []
     now = None
+    first = Fraction(0)
     for event in skyline(events):
         onset, end = snap(event.onset, grid), snap(event.end, grid)
         if now is not None:
             onset = max(onset, now)
         if end <= onset:
             continue  # shorter than the grid
-        if now is not None and onset > now and keep_rests:
+        if now is None:
+            first = onset
+        elif onset > now and keep_rests:
             notes.append(Note(None, onset - now))
         notes.append(Note(event.pitch, end - onset))
         now = end
-    return tuple(notes)
+    return first, tuple(notes)
 
 

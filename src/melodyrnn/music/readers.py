@@ -19,9 +19,9 @@ from melodyrnn.errors import DependencyError, MelodyError
 from melodyrnn.music.keys import analyse_key, key_from_signature, split_key
 from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody
 from melodyrnn.music.notation import DURATION_VALUES, parse_file
-from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_notes, parse_quantize
+from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 4  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 5  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 MAX_TEMPO = 1000
 
@@ -48,11 +48,16 @@ Piece = Melody | Rejection
 def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests: bool,
            tempo: float | None, time_signature: tuple[int, int] | None,
            fifths: int | None = None, key: str | None = None,
-           title: str | None = None) -> Piece:
-    """A Melody from events and file settings, or a Rejection saying why there is none."""
+           title: str | None = None, bar_start: Fraction = Fraction(0)) -> Piece:
+    """A Melody from events and file settings, or a Rejection saying why there is none.
+
+    ``bar_start`` is where the file's first bar line lies on the events' time axis (negative
+    when the first bar is an incomplete pickup bar); the pickup follows from it and the
+    first note's onset.
+    """
     if not events:
         return Rejection(source, "no notes")
-    notes = events_to_notes(events, grid, keep_rests)
+    first, notes = events_to_line(events, grid, keep_rests)
     if not any(n.pitch is not None for n in notes):
         return Rejection(source, "no notes left after quantizing")
     if key is not None:
@@ -65,8 +70,10 @@ def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests:
     if key is None:
         key = analyse_key(notes)
     bpm = round(tempo) if tempo else DEFAULT_TEMPO
-    return Melody(notes, max(1, min(MAX_TEMPO, bpm)), time_signature or DEFAULT_TIME_SIGNATURE,
-                  key, title or None)
+    metre = time_signature or DEFAULT_TIME_SIGNATURE
+    bar = Fraction(4 * metre[0], metre[1])
+    pickup = (bar_start - first) % bar  # the first bar line after the first note
+    return Melody(notes, max(1, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup)
 
 
 def _pick_parts(names: list[str], part: str | None, source: str) -> list[int] | Rejection:
@@ -210,7 +217,16 @@ def melodies_from_score(score, source: str = "<score>", *, quantize: str = DEFAU
     if metre is None and signature is not None:
         metre = (signature.numerator, signature.denominator)
     return [_build(events, source=source, grid=parse_quantize(quantize), keep_rests=keep_rests,
-                   tempo=tempo, time_signature=metre, fifths=fifths, key=key, title=title)]
+                   tempo=tempo, time_signature=metre, fifths=fifths, key=key, title=title,
+                   bar_start=_first_bar_line(parts[chosen[0]], m21))]
+
+
+def _first_bar_line(part, m21) -> Fraction:
+    """Where the first full bar starts, relative to offset 0: minus the part of the first bar a
+    pickup leaves out (music21's ``paddingLeft``), so a pickup bar ends on a bar line."""
+    first = part.getElementsByClass(m21.stream.Measure).first()
+    padding = Fraction(first.paddingLeft) if first is not None and first.paddingLeft else 0
+    return -Fraction(padding)
 
 
 def _is_percussion(part, m21) -> bool:

@@ -24,6 +24,11 @@ def music21_stream(melody: Melody, tempo_mark: bool = True):
     if melody.key:
         tonic, mode = melody.key.split()
         part.append(key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode))
+    lead = (melody.bar_length - melody.pickup) % melody.bar_length
+    if lead:  # a pickup: fill the first bar for makeMeasures, then cut the filler out again
+        filler = note.Rest()
+        filler.quarterLength = lead
+        part.append(filler)
     for item in melody.notes:
         if item.pitch is None:
             element = note.Rest()
@@ -38,9 +43,25 @@ def music21_stream(melody: Melody, tempo_mark: bool = True):
         from music21 import metadata
 
         score.metadata = metadata.Metadata(title=melody.title)
-    score.insert(0, part.makeMeasures())
+    measures = part.makeMeasures()
+    if lead:
+        _as_pickup_bar(measures.getElementsByClass(stream.Measure), lead)
+    score.insert(0, measures)
     score.makeNotation(inPlace=True)
     return score
+
+
+def _as_pickup_bar(measures, lead) -> None:
+    """Turn the first bar, which starts with a filler rest ``lead`` long, into a pickup bar
+    (numbered 0, as engravers do) and number the full bars from 1."""
+    first = measures[0]
+    filler = first.notesAndRests.first()
+    first.remove(filler)
+    for element in list(first.notesAndRests):
+        element.offset -= lead
+    first.paddingLeft = lead
+    for number, measure in enumerate(measures):
+        measure.number = number
 
 
 def musicxml_bytes(score) -> bytes:

@@ -26,8 +26,12 @@ DEFAULT_PROGRAM = 0  # General MIDI acoustic grand piano
 
 
 def midi_file(melody: Melody, program: int = DEFAULT_PROGRAM, velocity: int = DEFAULT_VELOCITY,
-              tempo: int | None = None):
-    """A one-track ``mido.MidiFile`` of the melody: tempo, metre, key, program; rests are gaps."""
+              tempo: int | None = None, align_bars: bool = True):
+    """A one-track ``mido.MidiFile`` of the melody: tempo, metre, key, program; rests are gaps.
+
+    With ``align_bars`` a pickup starts after a rest that completes its bar, so bar lines fall
+    where the score has them; playback passes False to start with the first note.
+    """
     import mido
 
     bpm = tempo or melody.tempo
@@ -39,7 +43,10 @@ def midi_file(melody: Melody, program: int = DEFAULT_PROGRAM, velocity: int = DE
     if melody.key:
         track.append(mido.MetaMessage("key_signature", key=_mido_key(melody.key), time=0))
     track.append(mido.Message("program_change", program=program, channel=0, time=0))
-    gap = 0  # ticks since the last event, so rests become delays before the next note-on
+    # Ticks since the last event, so rests become delays before the next note-on. A pickup
+    # starts that far before the first bar line, as in a score (readers recover it).
+    gap = round((melody.bar_length - melody.pickup) % melody.bar_length * TICKS_PER_QUARTER) \
+        if align_bars else 0
     for note in melody.notes:
         ticks = round(note.duration * TICKS_PER_QUARTER)
         if note.pitch is None:
@@ -93,7 +100,8 @@ def abc_text(melody: Melody, number: int = 1) -> str:
     key = _abc_key(melody.key) if melody.key else "C"
     lines = [f"X:{number}", f"T:{melody.title or 'melodyrnn'}", f"M:{beats}/{unit}", "L:1/16",
              f"Q:1/4={melody.tempo}", f"K:{key}"]
-    words, bar_position, marked = [], Fraction(0), set()
+    words, marked = [], set()
+    bar_position = (melody.bar_length - melody.pickup) % melody.bar_length
     for note in melody.notes:
         left = note.duration
         while left > 0:  # a note that crosses a bar line is split there and tied

@@ -92,7 +92,7 @@ def load_midi(source: str | Path | Melody | Any, bpm: float | None = None,
         source = _load_for_playback(source)
     if isinstance(source, Melody):
         return midi_file(source, program=DEFAULT_PROGRAM if program is None else program,
-                         tempo=round(bpm) if bpm else None)
+                         tempo=round(bpm) if bpm else None, align_bars=False)
     return _override(source, bpm, program)
 
 
