@@ -127,9 +127,9 @@ def test_state_is_carried_within_a_song_but_not_across_songs(nabiya, monkeypatch
     model = SequenceModel(ModelConfig(vocab_size=9, output_size=9, hidden=8))
     original = model.forward
 
-    def recording_forward(x, state=None):
+    def recording_forward(x, state=None, **targets):
         seen_states.append(state is None)
-        return original(x, state)
+        return original(x, state, **targets)
 
     monkeypatch.setattr(model, "forward", recording_forward)
     ids = NoteCodec.fit([nabiya]).encode(nabiya)

@@ -22,6 +22,10 @@ def codec_from_dict(data: dict[str, Any]) -> TokenCodec | NumericCodec:
         raise MelodyError(f"unknown codec kind {data.get('kind')!r}")
     if hasattr(codec_class, "from_dict"):  # codecs with more than a token list
         return codec_class.from_dict(data)
+    if codec_class is NoteCodec:
+        return NoteCodec(list(data["tokens"]), end_token=bool(data.get("end_token", False)),
+                         frame=str(data.get("frame", "absolute")),
+                         grid=bool(data.get("grid", False)))
     return codec_class(list(data["tokens"]), end_token=bool(data.get("end_token", False)))
 
 

@@ -12,6 +12,7 @@ from melodyrnn.settings import setting
 
 ARCHITECTURES = ("lstm", "gru", "rnn", "mlp", "peephole", "cifg")  # network.CORES
 INPUTS = ("embedding", "scalar", "features")  # network.ENCODERS; features: numeric series
+HEADS = ("joint", "pitch-duration", "duration-pitch")  # heads.HEADS
 MAX_HIDDEN = 2048  # units per layer: a 2048-unit LSTM layer is 17 M weights
 MAX_LAYERS = 8
 MAX_EMBEDDING = 1024
@@ -33,6 +34,18 @@ class ModelConfig:
     embedding_dim: int = setting(32, "Size of token embeddings.", low=1, high=MAX_EMBEDDING)
     window: int = 4  # copied from TrainConfig.window by pipeline.fit
     dropout: float = setting(0.0, "Dropout between layers.", low=0.0, high=0.9)
+    inputs: str = setting("token", "What the network sees of each note: its token, plus any of "
+                          "position (onset in the bar, metre), bar (place in a 16-bar phrase), "
+                          "lookback (the notes one and two bars back, repeat flags), degree "
+                          "(scale degree in the key signature), interval (from the previous "
+                          "note); comma-separated.", metavar="token[,GROUP...]")
+    head: str = setting("joint", "Output: joint (one softmax over pitch+duration tokens), or "
+                        "factored: pitch-duration (the pitch, then its duration given the "
+                        "pitch) or duration-pitch.", choices=HEADS)
+    feature_sizes: tuple[int, ...] = ()  # set by pipeline.fit from the codec and ``inputs``
+    pitch_classes: int = 0  # factored heads: rest + pitches, and durations (from the codec)
+    duration_classes: int = 0
+    ends: bool = False  # factored heads: the vocabulary has an end token
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a checkpoint."""

@@ -1,9 +1,10 @@
 """Small sequence models with one interface: ``forward(x, state=None) -> (output, state)``.
 
-A model is an input encoder (token embedding, the classic scalar index, or float features),
-a core (LSTM, GRU, vanilla RNN, or a window MLP) and a linear head. Every core carries
-state between calls, so feeding a sequence one step at a time equals feeding it whole:
-recurrent cores carry their hidden state, the window MLP carries its last W-1 inputs.
+A model is an input encoder (token embedding, optionally with derived note inputs; the
+classic scalar index; or float features), a core (LSTM, GRU, vanilla RNN, or a window MLP)
+and a head (``heads``: joint or factored). Every core carries state between calls, so
+feeding a sequence one step at a time equals feeding it whole: recurrent cores carry
+their hidden state, the window MLP carries its last W-1 inputs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.cells import GateLSTMCore
 from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.heads import HEADS, FactoredHead, JointHead
 from melodyrnn.settings import check
 
 State = Any  # a tensor, a tuple of tensors, or None
@@ -45,6 +47,32 @@ class TokenEmbedding(nn.Embedding):
         self.size = dim
 
 
+class NoteEmbedding(nn.Module):
+    """A token's vector plus one learned vector per derived input column, summed.
+
+    Input (B, T, 1 + columns): the token id, then the codec's feature columns
+    (``codecs.features``) in order.
+    """
+
+    def __init__(self, vocab_size: int, feature_sizes: tuple[int, ...], dim: int) -> None:
+        super().__init__()
+        self.token = nn.Embedding(vocab_size, dim)
+        self.columns = nn.ModuleList(nn.Embedding(size, dim) for size in feature_sizes)
+        self.size = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        summed = self.token(x[..., 0])
+        for index, table in enumerate(self.columns, start=1):
+            summed = summed + table(x[..., index])
+        return summed
+
+
+def _embedding(config: ModelConfig) -> nn.Module:
+    if config.feature_sizes:
+        return NoteEmbedding(config.vocab_size, config.feature_sizes, config.embedding_dim)
+    return TokenEmbedding(config.vocab_size, config.embedding_dim)
+
+
 class Features(nn.Module):
     """Float features used as they are (numeric series)."""
 
@@ -57,7 +85,7 @@ class Features(nn.Module):
 
 
 ENCODERS: dict[str, Callable[[ModelConfig], nn.Module]] = {
-    "embedding": lambda c: TokenEmbedding(c.vocab_size, c.embedding_dim),
+    "embedding": _embedding,
     "scalar": lambda c: ScalarIndex(c.vocab_size),
     "features": lambda c: Features(c.vocab_size),
 }
@@ -115,7 +143,10 @@ CORES: dict[str, Callable[[int, ModelConfig], nn.Module]] = {
 class SequenceModel(nn.Module):
     """Encoder, core and head; predicts the next item at every position."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig,
+                 factors: tuple[list[int], list[int]] | None = None) -> None:
+        """``factors``: a factored head's pitch and duration class of each token (the codec's
+        ``factors()``); a model rebuilt from a checkpoint takes them from its weights."""
         super().__init__()
         if config.arch not in CORES:
             raise MelodyError(f"unknown model '{config.arch}': expected one of "
@@ -124,41 +155,83 @@ class SequenceModel(nn.Module):
             raise MelodyError(f"unknown input '{config.input}': expected one of "
                               f"{', '.join(ENCODERS)}")
         check(config)  # sizes within bounds before anything is allocated
+        if config.feature_sizes and config.input != "embedding":
+            raise MelodyError(f"--inputs {config.inputs}: derived inputs need --input embedding")
         self.config = config
         self.encoder = ENCODERS[config.input](config)
         self.core = CORES[config.arch](self.encoder.size, config)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden, config.output_size or config.vocab_size)
+        self.head = make_head(config, factors)
 
-    def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
-        """Outputs for every position of ``x`` (B, T[, F]) and the state after the last one."""
+    def forward(self, x: torch.Tensor, state: State = None, targets: torch.Tensor | None = None
+                ) -> tuple[Any, State]:
+        """Outputs for every position of ``x`` (B, T[, F]) and the state after the last one.
+
+        Outputs are logits (or log-probabilities) over the tokens, or, given ``targets``
+        (B, T), the ``TokenLoss`` of those targets, which a factored head computes without
+        the full distribution.
+        """
         hidden, state = self.core(self.encoder(x), state)
-        return self.head(self.dropout(hidden)), state
+        hidden = self.dropout(hidden)
+        if targets is not None:
+            return self.head.loss(hidden, targets), state
+        return self.head(hidden), state
 
     def reorder_state(self, state: State, index: torch.Tensor) -> State:
         """The state of batch rows ``index`` (for beam search), in that order."""
         return _select(state, index, self.core.batch_dim)
 
 
-def grow_vocabulary(model: SequenceModel, size: int) -> SequenceModel:
+def make_head(config: ModelConfig, factors: tuple[list[int], list[int]] | None = None
+              ) -> nn.Module:
+    """The output head a config names (see ``heads``)."""
+    outputs = config.output_size or config.vocab_size
+    if config.head == "joint":
+        return JointHead(config.hidden, outputs)
+    if config.head not in HEADS:
+        raise MelodyError(f"unknown head '{config.head}': expected one of {', '.join(HEADS)}")
+    if not config.pitch_classes or not config.duration_classes:
+        raise MelodyError(f"--head {config.head}: needs a note codec's pitch and duration classes")
+    pitch_of, duration_of = factors if factors is not None else ([], [])
+    sizes = (config.pitch_classes, config.duration_classes)
+    if config.head == "duration-pitch":
+        sizes, pitch_of, duration_of = sizes[::-1], duration_of, pitch_of
+    first, second = sizes
+    final = first if config.ends else -1  # the end token: a first class of its own
+    first_of = [final if c < 0 else c for c in pitch_of] if factors is not None else None
+    second_of = [max(c, 0) for c in duration_of] if factors is not None else None
+    return FactoredHead(config.hidden, first + int(config.ends), second, first_of, second_of,
+                        tokens=outputs, final_class=final)
+
+
+def grow_vocabulary(model: SequenceModel, size: int,
+                    feature_sizes: tuple[int, ...] | None = None) -> SequenceModel:
     """The model with room for ``size`` tokens: old rows of the embedding and the head keep
     their weights; new tokens start with fresh embeddings and a head row that predicts them
-    as rarely as the least likely old token (so fine-tuning starts from the old model)."""
+    as rarely as the least likely old token (so fine-tuning starts from the old model).
+    ``feature_sizes`` are the derived inputs' table sizes for the grown vocabulary."""
     config = model.config
     old = config.vocab_size
     if size == old:
         return model
-    if size < old or config.input != "embedding" or config.output_size != old:
-        raise MelodyError(f"cannot grow a {config.input}-input model's vocabulary from "
-                          f"{old} to {size} tokens (only token embeddings grow)")
-    grown = SequenceModel(replace(config, vocab_size=size, output_size=size))
+    if size < old or config.input != "embedding" or config.output_size != old \
+            or config.head != "joint":
+        raise MelodyError(f"cannot grow a {config.input}-input, {config.head}-head model's "
+                          f"vocabulary from {old} to {size} tokens (only token embeddings "
+                          "and joint heads grow)")
+    grown = SequenceModel(replace(config, vocab_size=size, output_size=size,
+                                  feature_sizes=feature_sizes or config.feature_sizes))
     state = grown.state_dict()
     for name, tensor in model.state_dict().items():
         if name == "head.weight":
             state[name][old:] = 0.0
         elif name == "head.bias":
             state[name][old:] = tensor.min()
-        state[name][: tensor.shape[0]] = tensor  # same shape, or the first rows of a grown one
+        if tensor.shape[0] == old + 2 and state[name].shape[0] == size + 2:
+            # a lookback table: tokens first, then "held" and "none", which move to the end
+            state[name][:old], state[name][size:] = tensor[:old], tensor[old:]
+        else:  # same shape, or the first rows of a grown one
+            state[name][: tensor.shape[0]] = tensor
     grown.load_state_dict(state)
     return grown
 

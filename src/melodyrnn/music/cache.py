@@ -46,7 +46,7 @@ def encode_pieces(pieces: list[Piece], source: str) -> dict:
             continue
         indexes = [table.setdefault(n, len(table)) for n in piece.notes]
         items.append([piece.title, piece.tempo, list(piece.time_signature), piece.key, indexes,
-                      [piece.pickup.numerator, piece.pickup.denominator]])
+                      [piece.pickup.numerator, piece.pickup.denominator], piece.key_analysed])
     notes = [[n.pitch, n.duration.numerator, n.duration.denominator] for n in table]
     return {"format": CACHE_FORMAT, "version": READER_VERSION, "notes": notes, "pieces": items}
 
@@ -63,9 +63,10 @@ def decode_pieces(data: dict, source: str) -> list[Piece]:
             pieces.append(Rejection(source + where if where.startswith("#") or not where
                                     else where, item["reason"].replace(SOURCE_MARK, source)))
         else:
-            title, tempo, metre, key, indexes, (numerator, denominator) = item
+            title, tempo, metre, key, indexes, (numerator, denominator), analysed = item
             pieces.append(Melody(tuple(map(table.__getitem__, indexes)), tempo, tuple(metre),
-                                 key, title, Fraction(numerator, denominator)))
+                                 key, title, Fraction(numerator, denominator),
+                                 key_analysed=bool(analysed)))
     return pieces
 
 

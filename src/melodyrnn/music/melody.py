@@ -55,7 +55,8 @@ class Melody:
 
     ``pickup`` is the length in quarter notes of an incomplete first bar (an upbeat or
     anacrusis): the first bar line falls that long after the first note; 0 means the melody
-    starts on a downbeat.
+    starts on a downbeat. ``key_analysed`` says the key was guessed from all the notes (the
+    file had none), so it must not inform predictions of those notes.
     """
 
     notes: tuple[Note, ...]
@@ -64,6 +65,7 @@ class Melody:
     key: str | None = None
     title: str | None = field(default=None, compare=False)
     pickup: Fraction = Fraction(0)
+    key_analysed: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", tuple(self.notes))

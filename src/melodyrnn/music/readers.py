@@ -21,7 +21,7 @@ from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody
 from melodyrnn.music.notation import DURATION_VALUES, parse_file
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 5  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 6  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 MAX_TEMPO = 1000
 
@@ -67,13 +67,15 @@ def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests:
             key = None
     if key is None and fifths is not None and -7 <= fifths <= 7:
         key = key_from_signature(fifths, notes)
-    if key is None:
+    analysed = key is None
+    if analysed:
         key = analyse_key(notes)
     bpm = round(tempo) if tempo else DEFAULT_TEMPO
     metre = time_signature or DEFAULT_TIME_SIGNATURE
     bar = Fraction(4 * metre[0], metre[1])
     pickup = (bar_start - first) % bar  # the first bar line after the first note
-    return Melody(notes, max(1, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup)
+    return Melody(notes, max(1, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup,
+                  key_analysed=analysed and key is not None)
 
 
 def _pick_parts(names: list[str], part: str | None, source: str) -> list[int] | Rejection:
@@ -359,7 +361,7 @@ def read_text(path: Path, *, quantize: str = DEFAULT_QUANTIZE, part: str | None 
         if not keep_rests:
             melody = melody.with_notes([n for n in melody.notes if n.pitch is not None])
         if melody.key is None:
-            melody = replace(melody, key=analyse_key(melody.notes))
+            melody = replace(melody, key=analyse_key(melody.notes), key_analysed=True)
         pieces.append(melody)
     return pieces
 

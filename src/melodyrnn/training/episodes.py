@@ -9,8 +9,9 @@ never crosses a song boundary. Targets equal to ``IGNORE`` are not scored.
 - ``stream_episodes``: songs as whole sequences, several per batch, cut into chunks for
   truncated backpropagation through time.
 
-Streams are token ids, or float frames (T, F) for numeric series: then targets are the next
-frames and padding is NaN instead of ``IGNORE``.
+Streams are token ids (T,); or token ids with derived input columns (T, 1 + K), whose targets
+are the next token ids (column 0); or float frames (T, F) for numeric series, whose targets
+are the next frames, with NaN padding instead of ``IGNORE``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from melodyrnn.errors import MelodyError
+
 IGNORE = -100
 Chunk = tuple[torch.Tensor, torch.Tensor]
 Episode = list[Chunk]
@@ -28,6 +31,9 @@ Episode = list[Chunk]
 def windows(tokens: Sequence[int], width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every window of ``width`` tokens and the token after it: shapes (N, width) and (N,)."""
     stream = as_stream(tokens)
+    if stream.dim() == 2 and not stream.is_floating_point():
+        raise MelodyError("classic window batching takes tokens only: use --batching stream "
+                          "with derived --inputs")
     if len(stream) <= width:
         return (stream.new_empty((0, width, *stream.shape[1:])),
                 stream.new_empty((0, *stream.shape[1:])))
@@ -80,12 +86,21 @@ def _padded_episode(songs: list[torch.Tensor], bptt: int) -> Episode:
     length = max(len(s) for s in songs) - 1
     shape = (len(songs), length, *songs[0].shape[1:])
     inputs = songs[0].new_zeros(shape)
-    targets = _unscored(songs[0], shape)
+    first = next_targets(songs[0])
+    targets = _unscored(first, (len(songs), length, *first.shape[1:]))
     for row, tensor in enumerate(songs):
         inputs[row, : len(tensor) - 1] = tensor[:-1]
-        targets[row, : len(tensor) - 1] = tensor[1:]
+        targets[row, : len(tensor) - 1] = next_targets(tensor)
     return [(inputs[:, start : start + bptt], targets[:, start : start + bptt])
             for start in range(0, length, bptt)]
+
+
+def next_targets(stream: torch.Tensor) -> torch.Tensor:
+    """What each position of a stream predicts: the next token id (column 0 of a stream with
+    derived inputs), or the next frame of a numeric series."""
+    if stream.dim() == 2 and not stream.is_floating_point():
+        return stream[1:, 0]
+    return stream[1:]
 
 
 def count_targets(episodes: Sequence[Episode]) -> int:
@@ -94,8 +109,8 @@ def count_targets(episodes: Sequence[Episode]) -> int:
 
 
 def as_stream(items: Sequence[int] | torch.Tensor) -> torch.Tensor:
-    """Token ids as a long tensor (T,); float frames (T, F) of a numeric series stay as they are."""
-    if isinstance(items, torch.Tensor) and items.is_floating_point():
+    """Token ids as a long tensor (T,); tensors (float frames, token rows) stay as they are."""
+    if isinstance(items, torch.Tensor):
         return items
     return torch.as_tensor(list(items), dtype=torch.long)
 

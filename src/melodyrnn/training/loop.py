@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from melodyrnn.errors import MelodyError
+from melodyrnn.models.heads import TokenLoss
 from melodyrnn.models.network import SequenceModel, detach_state
 from melodyrnn.training.config import TrainConfig
 from melodyrnn.training.distributed import SINGLE, Group
@@ -48,8 +49,17 @@ class TrainResult:
     training_state: dict[str, Any] = field(default_factory=dict)
 
 
-def class_objective(output: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-    """Summed cross-entropy, correct argmax count and scored count for next-token targets."""
+def class_objective(output: torch.Tensor | TokenLoss, targets: torch.Tensor
+                    ) -> tuple[torch.Tensor, int, int]:
+    """Summed cross-entropy, correct guesses and scored count for next-token targets.
+
+    ``output`` is the model's ``TokenLoss`` of the targets (what models give when handed the
+    targets) or logits (B, T, V).
+    """
+    if isinstance(output, TokenLoss):
+        scored = targets != IGNORE
+        correct = int((output.guess[scored] == targets[scored]).sum())
+        return output.nll[scored].sum(), correct, int(scored.sum())
     flat_out, flat_targets = output.reshape(-1, output.shape[-1]), targets.reshape(-1)
     loss = nn.functional.cross_entropy(flat_out, flat_targets, ignore_index=IGNORE,
                                        reduction="sum")
@@ -104,9 +114,13 @@ def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: C
         state = None
         for inputs, targets in episode:
             inputs, targets = inputs.to(device), targets.to(device)
+            # Token targets go to the model, whose head scores them the cheapest way it can.
+            given = {} if targets.is_floating_point() else {"targets": targets}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                output, state = model(inputs, state)
-            loss, chunk_correct, chunk_count = objective(output.float(), targets)
+                output, state = model(inputs, state, **given)
+            if isinstance(output, torch.Tensor):
+                output = output.float()
+            loss, chunk_correct, chunk_count = objective(output, targets)
             if optimizer is not None:
                 (group_count,) = group.total(chunk_count)
                 if group_count:
