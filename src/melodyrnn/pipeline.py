@@ -23,7 +23,7 @@ from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.decoding import beam_search, generate
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import Checkpoint, load, save
-from melodyrnn.models.feeds import feed_of
+from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 from melodyrnn.models.network import ModelConfig, SequenceModel, grow_vocabulary
 from melodyrnn.music.melody import Melody
 from melodyrnn.training.distributed import SINGLE, Group
@@ -58,22 +58,25 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
     With ``save_every`` > 0, a checkpoint is written to ``save_to`` every that many
     epochs (atomically), so a crash loses little.
     """
+    inherited = resume or init
+    groups = input_groups(inherited.model_config if inherited else model_config)
     if resume is not None:
         codec, model = resume.codec, resume.model
     elif init is not None:
         if codec.tokens[: init.codec.vocab_size] != init.codec.tokens:
             raise MelodyError("fine-tuning needs the checkpoint's vocabulary first, in order: "
                               "build the codec with init.codec.extended(items)")
-        model = grow_vocabulary(copy.deepcopy(init.model), codec.vocab_size)
-    streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
+        model = grow_vocabulary(copy.deepcopy(init.model), codec.vocab_size,
+                                codec.feature_sizes(groups) if groups else None)
+    streams = [model_stream(codec, item, groups, f"item {i + 1}")
+               for i, item in enumerate(items)]
     if resume is None and init is None:
-        model_config = replace(model_config, vocab_size=codec.vocab_size,
-                               output_size=codec.vocab_size, window=train_config.window)
+        model_config, factors = _model_config(codec, model_config, train_config, groups)
         torch.manual_seed(train_config.rng_seed)
-        model = SequenceModel(model_config)
-    inherited = resume or init
+        model = SequenceModel(model_config, factors)
+    first_tokens = codec.encode(items[0], source="item 1") if groups else streams[0]
     metadata = {**(inherited.metadata if inherited else {}), **(metadata or {}),
-                "primer": streams[0][: train_config.window]}
+                "primer": list(first_tokens[: train_config.window])}
 
     def checkpoint_of(result: TrainResult) -> Checkpoint:
         return Checkpoint(model, codec, train_config.to_dict(),
@@ -88,11 +91,34 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
     result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log,
                    resume=resume.training_state if resume else None, device=device, amp=amp,
                    on_epoch=save_now, group=group,
-                   valid_streams=[codec.encode(m, source="held-out") for m in valid_items])
+                   valid_streams=[model_stream(codec, m, groups, "held-out")
+                                  for m in valid_items])
     seconds = time.perf_counter() - started
     model.cpu()
     return FitReport(checkpoint_of(result), result, seconds, len(items),
                      sum(len(s) for s in streams))
+
+
+def _model_config(codec: TokenCodec, config: ModelConfig, train_config: TrainConfig,
+                  groups: tuple[str, ...]) -> tuple[ModelConfig, tuple[list[int], list[int]] | None]:
+    """The config of a fresh model for ``codec`` (sizes filled in) and a factored head's
+    token classes."""
+    config = replace(config, vocab_size=codec.vocab_size, output_size=codec.vocab_size,
+                     window=train_config.window)
+    if groups:
+        if not hasattr(codec, "feature_sizes"):
+            raise MelodyError(f"--inputs {config.inputs}: derived inputs are for notes only")
+        if train_config.batching != "stream":
+            raise MelodyError(f"--inputs {config.inputs}: derived inputs need --batching stream")
+        config = replace(config, feature_sizes=codec.feature_sizes(groups))
+    if config.head == "joint":
+        return config, None
+    if not hasattr(codec, "factors"):
+        raise MelodyError(f"--head {config.head}: a factored head is for notes only")
+    pitch_of, duration_of, pitches, durations = codec.factors()
+    config = replace(config, pitch_classes=pitches, duration_classes=durations,
+                     ends=codec.end_id is not None)
+    return config, (pitch_of, duration_of)
 
 
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
@@ -108,13 +134,14 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
     primer_ids = codec.encode(primer, source="seed")
     if codec.end_id is not None:
         primer_ids = primer_ids[:-1]
+    feed = feed_of(checkpoint, like=primer)
     if beams > 0:
-        rows = beam_search(checkpoint.model, primer_ids, length, beams, feed_of(checkpoint),
-                           num_outputs, constraints)
+        rows = beam_search(checkpoint.model, primer_ids, length, beams, feed, num_outputs,
+                           constraints)
     else:
         generator = torch.Generator().manual_seed(rng_seed)
-        rows = generate(checkpoint.model, primer_ids, length, sampling, feed_of(checkpoint),
-                        num_outputs, constraints, generator, memory)
+        rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
+                        constraints, generator, memory)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
@@ -124,7 +151,8 @@ def score_items(checkpoint: Checkpoint, items: Sequence[Any], window: int | None
     codec = checkpoint.codec
     streams = [codec.encode(item, source=f"item {i + 1}") for i, item in enumerate(items)]
     window = window or checkpoint.model_config.window
-    return evaluate(checkpoint.model, streams, window, feed_of(checkpoint))
+    feeds = [feed_of(checkpoint, like=item) for item in items]
+    return evaluate(checkpoint.model, streams, window, feeds)
 
 
 def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValConfig
@@ -137,9 +165,11 @@ def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValCon
     init = load(config.init) if config.init else None
     if init is not None and config.epochs == 0:
         return init
-    codec = init.codec.extended(train_melodies) if init is not None else NoteCodec.fit(train_melodies)
+    codec = (init.codec.extended(train_melodies) if init is not None else
+             NoteCodec.fit(train_melodies, frame=config.frame, grid=config.head != "joint"))
     model_config = ModelConfig(arch=crossval.network_of(config.model), hidden=config.hidden,
-                               layers=config.layers, embedding_dim=config.embedding_dim)
+                               layers=config.layers, embedding_dim=config.embedding_dim,
+                               dropout=config.dropout, inputs=config.inputs, head=config.head)
     train_config = TrainConfig(epochs=config.epochs, lr=config.lr, batching="stream",
                                batch_size=config.batch_size, bptt=config.bptt,
                                stop_accuracy=1.1, rng_seed=config.seed)

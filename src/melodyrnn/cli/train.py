@@ -22,6 +22,8 @@ from melodyrnn.cli.common import (
 from melodyrnn.cli.data import ingest_options
 from melodyrnn.cli.options import build, config_options
 from melodyrnn.cli.streams import stream_kinds
+from melodyrnn.codecs.features import parse_inputs
+from melodyrnn.codecs.notes import FRAMES
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.settings import setting
 from melodyrnn.training.config import TrainConfig
@@ -43,6 +45,10 @@ class TrainRun:
                          choices=("data", "classic"))
     end_token: bool = setting(False, "Learn an end-of-melody token, so generation can finish a "
                               "melody itself.")
+    frame: str = setting("absolute", "Note tokens: absolute (as written), or key: every melody "
+                         "read relative to its key signature (moved to C major / A minor), so "
+                         "one model serves every key without --transpose all; generated "
+                         "melodies are moved back to the seed's key.", choices=FRAMES)
     out: str = setting(DEFAULT_MODEL_PATH, "Checkpoint to write.", flag="-o --out",
                        metavar="PATH")
     valid_fraction: float = setting(0.0, "Hold out this share of melodies (split by melody, "
@@ -94,6 +100,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     """
     model_config, train_config = build(ModelConfig, options), build(TrainConfig, options)
     run = build(TrainRun, options)
+    parse_inputs(model_config.inputs)  # a bad --inputs fails before any data is read
     from melodyrnn.cli.data import ingest_from_cli
     from melodyrnn.codecs.notes import NoteCodec
     from melodyrnn.models import checkpoint as ckpt
@@ -118,8 +125,11 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
         say(f"held out {len(held_out)} melodies for validation")
-    codec = (NoteCodec([*NoteCodec.classic().tokens], end_token=run.end_token)
-             if run.vocab == "classic" else NoteCodec.fit(melodies, end_token=run.end_token))
+    if run.vocab == "classic":
+        codec = NoteCodec([*NoteCodec.classic().tokens], end_token=run.end_token)
+    else:  # a factored head can give any pitch any duration: every pair is a token
+        codec = NoteCodec.fit(melodies, end_token=run.end_token, frame=run.frame,
+                              grid=model_config.head != "joint")
     init = init_from(run.init_path, "notes", run.resume_path) if run.init_path else None
     if init is not None:
         codec = init.codec.extended(melodies)

@@ -65,6 +65,11 @@ class CrossValConfig:
     embedding_dim: int = 32
     batch_size: int = 16
     bptt: int = 64
+    dropout: float = 0.0
+    inputs: str = "token"  # the network's derived inputs (ModelConfig.inputs)
+    head: str = "joint"
+    frame: str = "absolute"  # the note codec's frame: absolute, or key (NoteCodec)
+    rests: bool = True  # the network reads the rests (when notes start); False: notes only
     init: str | None = None  # a pre-trained checkpoint each fold starts from (fine-tuning)
 
     def __post_init__(self) -> None:
@@ -115,8 +120,9 @@ def cross_validate(melodies: Sequence[Melody], config: CrossValConfig = CrossVal
     if trainer is None and runner_of(config.model) != "ppm":
         raise MelodyError(f"--model {config.model}: cross-validating a network needs a trainer "
                           "(use pipeline.cross_validate)")
-    melodies = [notes_only(m) for m in melodies]
-    kept = [i for i, m in enumerate(melodies) if len(m)]
+    if not config.rests:
+        melodies = [notes_only(m) for m in melodies]
+    kept = [i for i, m in enumerate(melodies) if any(n.pitch is not None for n in m.notes)]
     if len(kept) < len(melodies):
         log(f"left out {len(melodies) - len(kept)} melodies without notes")
     melodies = [melodies[i] for i in kept]
@@ -183,7 +189,6 @@ def mixture_pitch_probs(predictor: PPMPredictor, checkpoint, melody: Melody,
 
     ``predictor`` must be built on ``alphabet`` (same column order as the network's).
     """
-    melody = notes_only(melody)
     parts = predictor.components(pitch_sequences([melody])[0])
     parts.append(checkpoint_pitch_probs(checkpoint, melody, alphabet, first))
     return combine_entropy_weighted(parts, bias)

@@ -113,53 +113,48 @@ def pitch_distribution(token_probs: np.ndarray, matrix: np.ndarray,
     return (1.0 - floor) * pitch + floor / size
 
 
-def _input_ids(checkpoint: Checkpoint, melody: Melody) -> list[int]:
-    """Token ids of a melody's notes; a note the codec lacks becomes its nearest known token."""
-    codec = checkpoint.codec
-    ids = []
-    for note in melody.notes:
-        token = codec.id_of(note)
-        ids.append(token if token is not None else codec.ids(codec.nearest(note, 1))[0])
-    return ids
-
-
 def checkpoint_pitch_probs(checkpoint: Checkpoint, melody: Melody, alphabet: Sequence[int],
                            first: np.ndarray | None = None) -> np.ndarray:
-    """(notes, |alphabet|) pitch distributions of a checkpoint for each note of ``melody``.
+    """(notes, |alphabet|) pitch distributions of a checkpoint for each pitched note of ``melody``.
 
-    Rests are dropped first. Note 1 has no token before it and these models have no start
-    token, so it gets ``first`` (crossval passes the training folds' order-0 PPM estimate);
-    without it, uniform over the alphabet. Window-trained models predict notes 2..W from a
-    fresh state over the prefix, then window by window as they were trained.
+    The network reads the whole melody, rests included (as IDyOM's viewpoints know when each
+    note starts), teacher-forced; each note's distribution is the one after the event before
+    it, with rests and the end left out and durations summed out. Note 1 has no event before
+    it and these models have no start token, so it gets ``first`` (crossval passes the
+    training folds' order-0 PPM estimate); without it, uniform over the alphabet. A note the
+    codec lacks is read as its nearest known token. Window-trained models predict events
+    2..W from a fresh state over the prefix, then window by window as they were trained.
     """
     import torch
 
-    from melodyrnn.models.feeds import feed_of
+    from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 
-    melody = notes_only(melody)
     size = len(alphabet)
-    out = np.empty((len(melody), size))
-    if not len(melody):
+    pitched = [i for i, n in enumerate(melody.notes) if n.pitch is not None]
+    out = np.empty((len(pitched), size))
+    if not pitched:
         return out
     out[0] = first if first is not None else np.full(size, 1.0 / size)
-    if len(melody) == 1:
+    if len(pitched) == 1:
         return out
-    notes = getattr(checkpoint.codec, "notes", None)
-    if notes is None:
+    codec = checkpoint.codec
+    if not hasattr(codec, "notes_for"):
         raise MelodyError("pitch-only scoring needs a note codec")
-    matrix = token_pitch_matrix(notes, alphabet)
-    tokens = torch.as_tensor([_input_ids(checkpoint, melody)[:-1]], dtype=torch.long)
+    matrix = token_pitch_matrix(codec.notes_for(melody), alphabet)
+    groups = input_groups(checkpoint.model_config)
+    stream = model_stream(codec, melody, groups, nearest=True)
+    inputs = torch.as_tensor(stream[: pitched[-1]])[None]  # every event before the last note
     model = checkpoint.model
     model.eval()
     with torch.no_grad():
-        logits = model(tokens)[0][0]
-        feed = feed_of(checkpoint)
+        logits = model(inputs)[0][0]
+        feed = feed_of(checkpoint, like=melody)
         width = getattr(feed, "width", 1)
-        if width > 1 and tokens.shape[1] >= width:
-            windowed = feed.all_logits(model, tokens)[0]
+        if width > 1 and inputs.shape[1] >= width:
+            windowed = feed.all_logits(model, inputs)[0]
             logits[width - 1:] = windowed[width - 1:]
         probs = torch.softmax(logits.double(), -1).numpy()
-    out[1:] = pitch_distribution(probs, matrix)
+    out[1:] = pitch_distribution(probs[[i - 1 for i in pitched[1:]]], matrix)
     return out
 
 

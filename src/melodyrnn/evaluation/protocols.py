@@ -56,12 +56,17 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(model: SequenceModel, streams: Sequence[Sequence[int]], window: int,
-             feed: StreamFeed | WindowFeed | None = None) -> Evaluation:
-    """Score a model on token streams (one per song) with both classic protocols."""
-    feed = feed or StreamFeed()
+             feed: StreamFeed | WindowFeed | Sequence[StreamFeed | WindowFeed] | None = None
+             ) -> Evaluation:
+    """Score a model on token streams (one per song) with both classic protocols.
+
+    ``feed`` is one feed for every stream, or one per stream (models with derived inputs
+    need each song's own).
+    """
+    feeds = list(feed) if isinstance(feed, Sequence) else [feed or StreamFeed()] * len(streams)
     model.eval()
     result = Evaluation()
-    for index, stream in enumerate(streams):
+    for index, (stream, feed) in enumerate(zip(streams, feeds)):
         if len(stream) <= window:
             continue
         tokens = torch.as_tensor([list(stream)], dtype=torch.long)

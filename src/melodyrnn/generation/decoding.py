@@ -122,7 +122,7 @@ def beam_search(model: SequenceModel, primer: Sequence[int], length: int, beams:
         spent = spent[parent] + constraints.spend(chosen).masked_fill(was_finished, 0.0)
         lengths = lengths[parent] + (~was_finished).long()
         finished = was_finished | constraints.finished(chosen, spent)
-        state = model.reorder_state(state, parent)
+        state = feed.reorder(model, state, parent)
         if bool(finished.all()) or step == length - 1:
             break
         logits, state = feed.step(model, history, state)
