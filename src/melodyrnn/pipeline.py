@@ -25,9 +25,15 @@ from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 from melodyrnn.models.network import ModelConfig, SequenceModel, grow_vocabulary
+from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
 from melodyrnn.music.melody import Melody
+from melodyrnn.music.sources import split_by_melody
 from melodyrnn.training.distributed import SINGLE, Group
 from melodyrnn.training.loop import TrainConfig, TrainResult, train
+
+SIGNATURE_KEYS = ("Gb major", "Db major", "Ab major", "Eb major", "Bb major", "F major", "C major",
+                  "G major", "D major", "A major", "E major", "B major")
+OPENINGS = 64  # training openings kept in a checkpoint (generate without --seed draws one)
 
 
 @dataclass
@@ -77,6 +83,9 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
     first_tokens = codec.encode(items[0], source="item 1") if groups else streams[0]
     metadata = {**(inherited.metadata if inherited else {}), **(metadata or {}),
                 "primer": list(first_tokens[: train_config.window])}
+    if hasattr(codec, "opening"):  # real openings, for starting a melody without a seed
+        step = max(1, len(items) // OPENINGS)
+        metadata["openings"] = [codec.opening(item) for item in list(items)[::step][:OPENINGS]]
 
     def checkpoint_of(result: TrainResult) -> Checkpoint:
         return Checkpoint(model, codec, train_config.to_dict(),
@@ -165,6 +174,11 @@ def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValCon
     init = load(config.init) if config.init else None
     if init is not None and config.epochs == 0:
         return init
+    train_melodies, held_out = list(train_melodies), []
+    if config.valid_fraction > 0:  # early stopping on melodies of the training folds only
+        keep, valid = split_by_melody(train_melodies, config.valid_fraction, config.seed)
+        train_melodies, held_out = ([train_melodies[i] for i in keep],
+                                    [train_melodies[i] for i in valid])
     codec = (init.codec.extended(train_melodies) if init is not None else
              NoteCodec.fit(train_melodies, frame=config.frame, grid=config.head != "joint"))
     model_config = ModelConfig(arch=crossval.network_of(config.model), hidden=config.hidden,
@@ -172,9 +186,11 @@ def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValCon
                                dropout=config.dropout, inputs=config.inputs, head=config.head)
     train_config = TrainConfig(epochs=config.epochs, lr=config.lr, batching="stream",
                                batch_size=config.batch_size, bptt=config.bptt,
-                               stop_accuracy=1.1, rng_seed=config.seed)
+                               stop_accuracy=1.1, rng_seed=config.seed,
+                               valid_patience=config.valid_patience)
     return fit(train_melodies, codec, model_config, train_config, progress=False,
-               log=lambda message: None, init=init).checkpoint
+               log=lambda message: None, init=init,
+               valid_items=[m for m in held_out if codec.covers(m)]).checkpoint
 
 
 def cross_validate(melodies: Sequence[Melody],
@@ -182,3 +198,37 @@ def cross_validate(melodies: Sequence[Melody],
                    log: Callable[[str], None] | None = None) -> crossval.CrossValResult:
     """``evaluate --folds``: K-fold pitch-only bits/note, networks trained by ``train_network``."""
     return crossval.cross_validate(melodies, config, log, trainer=train_network)
+
+
+def likely_key(checkpoint: Checkpoint, primer: Any) -> str | None:
+    """The key of a primer that states none: for a model that reads notes relative to the key
+    (the key frame, or degree inputs), the major key of the signature under which the model
+    finds the primer most probable; otherwise (or if no signature fits) the key its notes
+    suggest (``analyse_key``)."""
+    guess = analyse_key(primer.notes)
+    codec = checkpoint.codec
+    relative = getattr(codec, "frame", "absolute") == "key" or \
+        "degree" in input_groups(checkpoint.model_config)
+    if not relative or len(primer) < 2:
+        return guess
+    groups = input_groups(checkpoint.model_config)
+    best: tuple[float, str] | None = None
+    for key in SIGNATURE_KEYS:
+        candidate = replace(primer, key=key, key_analysed=False)
+        if not codec.covers(candidate):
+            continue
+        stream = torch.as_tensor(model_stream(codec, candidate, groups))
+        if codec.end_id is not None:
+            stream = stream[:-1]
+        with torch.no_grad():
+            logits = checkpoint.model(stream[None, :-1])[0][0].log_softmax(-1)
+        targets = stream[1:, 0] if stream.dim() == 2 else stream[1:]
+        score = float(logits.gather(-1, targets[:, None]).sum())
+        score += 1e-6 if guess and key_fifths(guess) == key_fifths(key) else 0.0  # ties: the notes'
+        if best is None or score > best[0]:
+            best = (score, key)
+    if best is None:
+        return guess
+    signature = key_fifths(best[1])
+    return guess if guess and key_fifths(guess) == signature else key_from_signature(
+        signature, primer.notes)

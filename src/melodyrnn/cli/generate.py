@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -93,8 +94,6 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
-    from dataclasses import replace
-
     from melodyrnn.generation.steering import Steering, parse_range
     from melodyrnn.music.notation import format_melodies
     from melodyrnn.pipeline import continue_items
@@ -104,21 +103,18 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
                         pitch_range=parse_range(pitch_range) if pitch_range else None,
                         bars=bars, stop_at_end=not no_stop)
     checkpoint = load_model(model_path)
-    like = melody_settings(checkpoint.metadata)
-    if time_signature:
-        like = replace(like, time_signature=_parse_time(time_signature))
-    if key_tonic:
-        like = replace(like, key=f"{steering.key} {steering.mode}")
-    if bpm:
-        like = replace(like, tempo=bpm)
-    primer = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, like)
-    if primer_file:  # the file's own metre, key and tempo, unless options say otherwise
-        primer = replace(primer, **{field: getattr(like, field) for field, given in
-                                    (("time_signature", time_signature), ("key", key_tonic),
-                                     ("tempo", bpm)) if given})
+    primer, known = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, rng_seed)
+    primer = _settled(primer, known, checkpoint,
+                      time_signature=_parse_time(time_signature) if time_signature else None,
+                      key=f"{steering.key} {steering.mode}" if key_tonic else None, tempo=bpm)
     constraints = steering.constraints(checkpoint.codec, primer)
-    melodies = continue_items(checkpoint, primer, length if bars is None else BARS_TOKEN_CAP,
-                              sampling, num_outputs, rng_seed, constraints, beam, memory)
+    cap = length if bars is None else BARS_TOKEN_CAP
+    melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
+                              constraints, beam, memory)
+    _report_endings(melodies, len(primer), length if bars is None else None)
+    key_known = "key" in known or key_tonic is not None
+    melodies = [_labelled(m, primer, key_known, i, len(melodies))
+                for i, m in enumerate(melodies, 1)]
     if out is None:
         click.echo(format_melodies(melodies), nl=False)
     else:
@@ -134,29 +130,88 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
 
 
 BARS_TOKEN_CAP = 10_000  # with --bars the bar count ends generation; this only bounds it
+_SEED_HEADERS = {"time": "time_signature", "key": "key", "tempo": "tempo", "partial": "pickup"}
 
 
 def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | None,
-            primer_notes: int, checkpoint, like):
-    """The melody to continue: --seed tokens, the end of a --primer file, or the default."""
+            primer_notes: int, checkpoint, rng_seed: int):
+    """The melody to continue (--seed tokens, the end of a --primer file, or a real opening the
+    model was trained on) and which of its settings (metre, key, tempo, pickup) are its own."""
+    import re
+
     from melodyrnn.music.notation import parse_tokens
 
     tokens = " ".join(([seed] if seed else []) + list(more_seed))
     if tokens.strip():
-        return like.with_notes(parse_tokens(tokens, source="--seed").notes)
+        given = {_SEED_HEADERS[name] for name in re.findall(r"\\(\w+)", tokens)
+                 if name in _SEED_HEADERS}
+        melody = parse_tokens(tokens, source="--seed")
+        return melody, given | ({"key"} if melody.key else set())
     if seed is not None:
         raise click.BadParameter("no notes given", param_hint="--seed")
     if primer_file:
         from melodyrnn.music.readers import read
 
         source = read(primer_file)[0]
-        notes = source.notes[-primer_notes:]
-        note(f"primer: the last {len(notes)} notes of {primer_file}")
-        return source.with_notes(notes)
-    primer = checkpoint.codec.decode(checkpoint.metadata.get("primer", []), like=like)
-    note(f"no --seed given: starting from the first training song's opening "
-         f"({len(primer)} notes)")
-    return primer
+        kept = source.notes[-primer_notes:]
+        start = source.total_duration - sum(n.duration for n in kept)
+        pickup = (source.bar_length - source.position_in_bar(start)) % source.bar_length
+        note(f"primer: the last {len(kept)} notes of {primer_file}")
+        own = {"time_signature", "tempo", "pickup"} | (set() if source.key_analysed else {"key"})
+        return replace(source.with_notes(kept), pickup=pickup), own
+    openings = checkpoint.metadata.get("openings")
+    if openings and hasattr(checkpoint.codec, "opened"):
+        import random
+
+        index = random.Random(rng_seed).randrange(len(openings))
+        melody = checkpoint.codec.opened(openings[index])
+        note(f"no --seed given: starting from the opening of training melody {index + 1} of "
+             f"{len(openings)} kept in the model ({len(melody)} notes, {melody.key or 'no key'}; "
+             "--rng-seed picks another)")
+        return melody, {"time_signature", "tempo", "pickup", "key"}
+    melody = checkpoint.codec.decode(checkpoint.metadata.get("primer", []),
+                                     like=melody_settings(checkpoint.metadata))
+    note(f"no --seed given: starting from the first training song's opening ({len(melody)} notes)")
+    return melody, {"time_signature", "tempo", "key"}
+
+
+def _settled(primer, known: set[str], checkpoint, *, time_signature, key, tempo):
+    """The primer with the metre, key and tempo the output will have: the options if given,
+    else the primer's own, else (metre, tempo) the model's usual ones, else (key) the key
+    the model hears in the primer, as a reference only: the output's key is analysed again."""
+    from melodyrnn.pipeline import likely_key
+
+    usual = melody_settings(checkpoint.metadata)
+    settings = {
+        "time_signature": time_signature or (primer.time_signature if "time_signature" in known
+                                             else usual.time_signature),
+        "tempo": tempo or (primer.tempo if "tempo" in known else usual.tempo),
+    }
+    primer = replace(primer, **settings)
+    return replace(primer, key=key or (primer.key if "key" in known else
+                                       likely_key(checkpoint, primer)))
+
+
+def _labelled(melody, primer, key_known: bool, number: int, count: int):
+    """A generated melody with its key (analysed from all its notes unless the seed, primer
+    or --key gave one), titled after the primer's title if it had one."""
+    from melodyrnn.music.keys import analyse_key
+
+    key = melody.key if key_known else analyse_key(melody.notes) or melody.key
+    title = (primer.title and f"After {primer.title}") or "melodyrnn melody"
+    return replace(melody, key=key, title=title + (f" {number}" if count > 1 else ""))
+
+
+def _report_endings(melodies, primer_length: int, cap: int | None) -> None:
+    """Say on stderr when the model's end token finished a melody before the --length cap."""
+    if cap is None:
+        return
+    for number, melody in enumerate(melodies, 1):
+        new = len(melody) - primer_length
+        if new < cap:
+            which = f"melody {number}" if len(melodies) > 1 else "the melody"
+            note(f"{which} ended at the model's end token after {new} new notes "
+                 f"(--length {cap} is a cap; --no-stop goes on)")
 
 
 def _key_tonic(text: str | None) -> str | None:

@@ -176,6 +176,25 @@ class NoteCodec(TokenCodec):
         shift = self.shift_of(like)
         return like.with_notes([n.transposed(-shift) for n in notes] if shift else notes)
 
+    def opening(self, melody: Melody, most: int = 12) -> dict[str, Any]:
+        """A melody's opening as plain data for a checkpoint: the tokens of its pickup and first
+        full bar (2 to ``most`` notes) and the settings ``opened`` needs to rebuild it."""
+        ends = [onset + note.duration for onset, note in zip(melody.onsets(), melody.notes)]
+        bar_line = melody.pickup + melody.bar_length
+        count = min(most, max(2, sum(1 for end in ends if end <= bar_line)))
+        return {"tokens": self.encode(melody.with_notes(melody.notes[:count]))[:count],
+                "time_signature": list(melody.time_signature), "key": melody.key,
+                "tempo": melody.tempo,
+                "pickup": [melody.pickup.numerator, melody.pickup.denominator]}
+
+    def opened(self, opening: dict[str, Any]) -> Melody:
+        """The melody of an ``opening`` record, in its own key."""
+        numerator, denominator = opening.get("pickup", (0, 1))
+        like = Melody((), int(opening.get("tempo", 120)),
+                      tuple(opening.get("time_signature", (4, 4))), opening.get("key"),
+                      pickup=Fraction(numerator, denominator))
+        return self.decode(opening["tokens"], like=like)
+
     # --- derived inputs and the factored head ---------------------------------------------
 
     def feature_sizes(self, groups: Sequence[str]) -> tuple[int, ...]:

@@ -70,6 +70,8 @@ class CrossValConfig:
     head: str = "joint"
     frame: str = "absolute"  # the note codec's frame: absolute, or key (NoteCodec)
     rests: bool = True  # the network reads the rests (when notes start); False: notes only
+    valid_fraction: float = 0.0  # >0: early stopping on this share of each fold's training melodies
+    valid_patience: int = 3
     init: str | None = None  # a pre-trained checkpoint each fold starts from (fine-tuning)
 
     def __post_init__(self) -> None:

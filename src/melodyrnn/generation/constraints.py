@@ -12,19 +12,55 @@ _TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
+class Cadence:
+    """How the last bar of a melody of a given length must close.
+
+    The final note starts on a strong beat of the last bar (``strong``: offsets in quarter
+    notes from its bar line), lasts to the end, and is one of the ``final`` tokens (a stable
+    degree of the key); notes before it in the last bar end on a strong beat, and no note
+    crosses into the last bar. Where the vocabulary cannot do that, the rules are dropped
+    for that row rather than leaving it nothing to play.
+    """
+
+    bar: float
+    strong: tuple[float, ...]
+    final: torch.Tensor  # (V,) bool
+    rest: torch.Tensor  # (V,) bool
+
+    def allowed(self, costs: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
+        """(B, V): tokens that keep each row on course for the cadence."""
+        cost, left = costs[None, :], remaining[:, None]
+        before = left > self.bar + _TOLERANCE  # not yet in the last bar: do not cross into it
+        stay_out = cost <= left - self.bar + _TOLERANCE
+        offset = self.bar - left  # where the row is in the last bar
+        strong = torch.tensor(self.strong)
+        on_strong = (offset[..., None] - strong).abs().min(-1).values < _TOLERANCE  # (B, 1)
+        ends_strong = ((offset + cost)[..., None] - strong).abs().min(-1).values < _TOLERANCE
+        fills = (cost - left).abs() < _TOLERANCE
+        final = fills & on_strong & self.final[None, :]
+        lead_in = (cost < left - _TOLERANCE) & ends_strong & ~self.rest[None, :]
+        return torch.where(before, stay_out, final | lead_in)
+
+
+@dataclass(frozen=True)
 class Constraints:
     """Limits on what may be generated, over token ids.
 
     ``allowed`` masks tokens out (probabilities of the rest are renormalised). With
     ``costs`` and ``budget`` each row stops once its tokens' costs add up to the budget
-    (e.g. note durations up to a bar line), and a token that would overshoot is masked.
-    A row also stops at ``stop_id`` (the end token).
+    (e.g. note durations up to a bar line), and a token that would overshoot is masked;
+    with a ``cadence`` the last bar closes as it says. A row also stops at ``stop_id``
+    (the end token). ``pitch_of`` (a token's pitch, -1 for rests and the end) with
+    ``max_repeats`` forbids a pitch once it has sounded that many times in a row.
     """
 
     allowed: torch.Tensor | None = None
     costs: torch.Tensor | None = None
     budget: float | None = None
     stop_id: int | None = None
+    cadence: Cadence | None = None
+    pitch_of: torch.Tensor | None = None
+    max_repeats: int = 0
 
     def check(self) -> None:
         """Raise MelodyError if the constraints leave no token to generate."""
@@ -38,14 +74,34 @@ class Constraints:
             if not bool(usable.any()):
                 raise MelodyError("no allowed token fits in the requested length")
 
-    def mask(self, logits: torch.Tensor, spent: torch.Tensor) -> torch.Tensor:
-        """Logits (B, V) with forbidden tokens at -inf, given each row's spent budget (B,)."""
+    def mask(self, logits: torch.Tensor, spent: torch.Tensor,
+             history: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, V) with forbidden tokens at -inf, given each row's spent budget (B,) and
+        the tokens so far (B, t)."""
         if self.allowed is not None:
             logits = logits.masked_fill(~self.allowed, float("-inf"))
+        if history is not None and self.max_repeats and self.pitch_of is not None:
+            guarded = logits.masked_fill(self._repeated(history), float("-inf"))
+            keep = torch.isfinite(guarded).any(-1, keepdim=True)  # never leave a row nothing
+            logits = torch.where(keep, guarded, logits)
         if self.budget is not None and self.costs is not None:
-            too_long = self.costs[None, :] > (self.budget - spent)[:, None] + _TOLERANCE
+            remaining = self.budget - spent
+            too_long = self.costs[None, :] > remaining[:, None] + _TOLERANCE
             logits = logits.masked_fill(too_long, float("-inf"))
+            if self.cadence is not None:
+                on_course = self.cadence.allowed(self.costs, remaining)
+                strict = logits.masked_fill(~on_course, float("-inf"))
+                keep = torch.isfinite(strict).any(-1, keepdim=True)  # else drop the rules
+                logits = torch.where(keep, strict, logits)
         return logits
+
+    def _repeated(self, history: torch.Tensor) -> torch.Tensor:
+        """(B, V): tokens of a pitch that each row's last ``max_repeats`` tokens all have."""
+        if history.shape[1] < self.max_repeats:
+            return torch.zeros(history.shape[0], len(self.pitch_of), dtype=torch.bool)
+        recent = self.pitch_of[history[:, -self.max_repeats:]]
+        same = (recent == recent[:, :1]).all(-1) & (recent[:, 0] >= 0)
+        return same[:, None] & (self.pitch_of[None, :] == recent[:, :1])
 
     def finished(self, chosen: torch.Tensor, spent: torch.Tensor) -> torch.Tensor:
         """Rows (B,) that are complete after choosing ``chosen``."""
@@ -59,8 +115,6 @@ class Constraints:
     def spend(self, chosen: torch.Tensor) -> torch.Tensor:
         """Cost (B,) of the chosen tokens."""
         return self.costs[chosen] if self.costs is not None else torch.zeros(len(chosen))
-
-
 
 
 NO_CONSTRAINTS = Constraints()

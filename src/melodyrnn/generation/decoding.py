@@ -57,7 +57,7 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
     for step in range(length):
         if recall is not None:
             logits = recall.adjust(logits)
-        masked = constraints.mask(logits, spent)
+        masked = constraints.mask(logits, spent, history[:, : start + step])
         if budgeted:  # only a budget can leave a row nothing that fits: the row ends here
             dead_end = ~torch.isfinite(masked).any(-1) & ~finished
             lengths = lengths.masked_fill(dead_end, step)
@@ -106,7 +106,7 @@ def beam_search(model: SequenceModel, primer: Sequence[int], length: int, beams:
     spent = torch.zeros(1)
     lengths = torch.zeros(1, dtype=torch.long)
     for step in range(length):
-        log_probs = constraints.mask(logits, spent).log_softmax(-1)
+        log_probs = constraints.mask(logits, spent, history).log_softmax(-1)
         log_probs = torch.nan_to_num(log_probs, nan=float("-inf"))
         # A finished beam has one way on: a filler token (id 0) at no cost.
         log_probs[finished] = float("-inf")

@@ -1,12 +1,14 @@
 """Musical constraints on generation, turned into token masks and costs for ``generate``.
 
 Keys and ranges mask notes out by pitch (rests and the end token stay allowed); ``bars``
-gives every token its duration as a cost, so a melody stops exactly at a bar line.
+gives every token its duration as a cost, so a melody stops exactly at a bar line, and
+shapes the last bar into a cadence (a stable degree of the key on a strong beat, held to
+the end); a repetition guard stops one pitch from sounding more than ``max_repeats`` times
+in a row. Masks are over the model's tokens as they sound in the primer's key.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,10 +17,17 @@ import torch
 
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.errors import MelodyError
-from melodyrnn.generation.constraints import Constraints
-from melodyrnn.music.keys import LETTER_PITCH_CLASS, MODE_FIFTHS, key_pitch_classes
+from melodyrnn.generation.constraints import Cadence, Constraints
+from melodyrnn.music.keys import (
+    LETTER_PITCH_CLASS,
+    MODE_FIFTHS,
+    MODE_STEPS,
+    key_pitch_classes,
+    split_key,
+)
 from melodyrnn.music.melody import Melody
 
+MAX_REPEATS = 8  # one pitch at most this many times in a row (99% of Essen tunes stay below)
 _PITCH_NAME = re.compile(r"([A-Ga-g])([#b]{0,2})(-?\d+)")
 
 
@@ -63,6 +72,7 @@ class Steering:
     pitch_range: tuple[int, int] | None = None
     bars: int | None = None
     stop_at_end: bool = True
+    max_repeats: int = MAX_REPEATS
 
     def __post_init__(self) -> None:
         if self.mode not in MODE_FIFTHS:
@@ -73,7 +83,7 @@ class Steering:
 
     def constraints(self, codec: NoteCodec, primer: Melody) -> Constraints:
         """Masks and costs over the codec's tokens for continuing ``primer``."""
-        notes = codec.notes
+        notes = codec.notes_for(primer)
         allowed = torch.ones(len(notes), dtype=torch.bool)
         if self.key is not None:
             scale = key_pitch_classes(f"{self.key} {self.mode}")
@@ -89,18 +99,49 @@ class Steering:
             known = sorted({n.pitch for n in notes if n is not None and n.pitch is not None})
             where = f"; its notes span {pitch_name(known[0])}-{pitch_name(known[-1])}" if known else ""
             raise MelodyError(f"--key/--range leave none of the model's notes{where}")
-        costs, budget = None, None
-        if self.bars is not None:
+        costs, budget, cadence = None, None, None
+        stop_at_end = self.stop_at_end
+        if self.bars is not None:  # the bar count ends the melody, with a cadence
             costs = torch.tensor([0.0 if n is None else float(n.duration) for n in notes])
             budget = float(bars_budget(primer, self.bars))
-        stop_id = codec.end_id if self.stop_at_end else None
-        if not self.stop_at_end and codec.end_id is not None:
+            cadence = _cadence(notes, primer)
+            stop_at_end = False
+        stop_id = codec.end_id if stop_at_end else None
+        if not stop_at_end and codec.end_id is not None:
             allowed[codec.end_id] = False
-        return Constraints(allowed, costs, budget, stop_id)
+        pitch_of = torch.tensor([-1 if n is None or n.pitch is None else n.pitch for n in notes])
+        return Constraints(allowed, costs, budget, stop_id, cadence, pitch_of, self.max_repeats)
 
 
 def bars_budget(primer: Melody, bars: int) -> Fraction:
-    """Quarter notes to add after ``primer`` so the melody ends ``bars`` bar lines later."""
+    """Quarter notes to add after ``primer`` so the melody ends ``bars`` bar lines later
+    (counting from the end of the bar the primer ends in; its pickup taken into account)."""
     bar = primer.bar_length
-    used = primer.total_duration
-    return Fraction(math.ceil(used / bar)) * bar + bars * bar - used
+    to_bar_line = (bar - primer.position_in_bar(primer.total_duration)) % bar
+    return to_bar_line + bars * bar
+
+
+def strong_beats(time_signature: tuple[int, int]) -> tuple[float, ...]:
+    """Offsets (quarter notes) in a bar where a final note may start: the downbeat, and the
+    middle of bars of four (or, compound, two or four) beats."""
+    beats, unit = time_signature
+    bar = 4 * beats / unit
+    compound = unit >= 8 and beats % 3 == 0 and beats > 3
+    counted = beats // 3 if compound else beats
+    return (0.0, bar / 2) if counted % 2 == 0 and counted >= (2 if compound else 4) else (0.0,)
+
+
+def stable_pitch_classes(key: str) -> frozenset[int]:
+    """The tonic, third and fifth of a key: the degrees a melody can end on."""
+    letter, alteration, mode = split_key(key)
+    tonic = (LETTER_PITCH_CLASS[letter] + alteration) % 12
+    steps = MODE_STEPS[mode]
+    return frozenset((tonic + steps[degree]) % 12 for degree in (0, 2, 4))
+
+
+def _cadence(notes: list, primer: Melody) -> Cadence:
+    stable = stable_pitch_classes(primer.key) if primer.key else frozenset(range(12))
+    final = torch.tensor([n is not None and n.pitch is not None and n.pitch % 12 in stable
+                          for n in notes])
+    rest = torch.tensor([n is not None and n.pitch is None for n in notes])
+    return Cadence(float(primer.bar_length), strong_beats(primer.time_signature), final, rest)

@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from melodyrnn.errors import MelodyError, ParseError
-from melodyrnn.music.keys import LETTER_PITCH_CLASS, spell, split_key
+from melodyrnn.music.keys import LETTER_PITCH_CLASS, MODE_FIFTHS, spell, split_key
 from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody, Note
 
 DURATION_VALUES = (1, 2, 4, 8, 16, 32, 64)
@@ -101,13 +101,35 @@ def parse_file(path: str | Path) -> list[Melody]:
 
 
 def parse_tokens(text: str, source: str = "--seed") -> Melody:
-    """Read one melody from a line of tokens, e.g. a ``--seed`` option; raise ParseError on bad input."""
+    """Read one melody from a line of tokens, e.g. a ``--seed`` option; raise ParseError on bad input.
+
+    Header words may come first on the same line: ``\\time 3/4 \\key g major \\partial 4 d4 g2``.
+    """
     if "\n" in text.strip():
         text = " ".join(text.split())
+    if text.lstrip().startswith("\\"):
+        text = _headers_on_lines(text)
     melodies = parse_text(text, source)
     if not melodies:
         raise ParseError("no notes given: expected notes such as 'g8 e8 e4 f8'", source)
     return melodies[0]
+
+
+_HEADER_WORDS = {"\\time": 1, "\\tempo": 1, "\\partial": 1, "\\key": 1}
+
+
+def _headers_on_lines(text: str) -> str:
+    """One line of leading header words and notes as the file layout: a line per header."""
+    words = text.split()
+    lines = []
+    while words and words[0] in _HEADER_WORDS:
+        name, *words = words
+        taken = words[: _HEADER_WORDS[name]]
+        words = words[len(taken):]
+        if name == "\\key" and words and words[0].lower() in MODE_FIFTHS:
+            taken.append(words.pop(0))  # the mode, when given
+        lines.append(" ".join([name, *taken]))
+    return "\n".join([*lines, " ".join(words)])
 
 
 def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from melodyrnn.music.keys import spell
 from melodyrnn.music.melody import Melody
 
+DEFAULT_TITLE = "melodyrnn"  # engraved when a melody has no title (music21 would say "Music21 Fragment")
+
 
 def music21_stream(melody: Melody, tempo_mark: bool = True):
     """A music21 score of the melody with measures, ties across bar lines, key and metre."""
@@ -38,11 +40,10 @@ def music21_stream(melody: Melody, tempo_mark: bool = True):
             element = note.Note(f"{letter.upper()}{accidental}{octave}")
         element.quarterLength = item.duration
         part.append(element)
-    score = stream.Score()
-    if melody.title:
-        from music21 import metadata
+    from music21 import metadata
 
-        score.metadata = metadata.Metadata(title=melody.title)
+    score = stream.Score()
+    score.metadata = metadata.Metadata(title=melody.title or DEFAULT_TITLE)
     measures = part.makeMeasures()
     if lead:
         _as_pickup_bar(measures.getElementsByClass(stream.Measure), lead)
