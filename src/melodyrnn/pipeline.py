@@ -85,7 +85,8 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                 "primer": list(first_tokens[: train_config.window])}
     if hasattr(codec, "opening"):  # real openings, for starting a melody without a seed
         step = max(1, len(items) // OPENINGS)
-        metadata["openings"] = [codec.opening(item) for item in list(items)[::step][:OPENINGS]]
+        metadata["openings"] = [codec.opening(item, least=train_config.window)
+                                for item in list(items)[::step][:OPENINGS]]
 
     def checkpoint_of(result: TrainResult) -> Checkpoint:
         return Checkpoint(model, codec, train_config.to_dict(),

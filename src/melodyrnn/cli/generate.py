@@ -198,8 +198,10 @@ def _labelled(melody, primer, key_known: bool, number: int, count: int):
     from melodyrnn.music.keys import analyse_key
 
     key = melody.key if key_known else analyse_key(melody.notes) or melody.key
-    title = (primer.title and f"After {primer.title}") or "melodyrnn melody"
-    return replace(melody, key=key, title=title + (f" {number}" if count > 1 else ""))
+    if not primer.title:
+        return replace(melody, key=key, title=None)
+    return replace(melody, key=key,
+                   title=f"After {primer.title}" + (f" ({number})" if count > 1 else ""))
 
 
 def _report_endings(melodies, primer_length: int, cap: int | None) -> None:

@@ -176,12 +176,12 @@ class NoteCodec(TokenCodec):
         shift = self.shift_of(like)
         return like.with_notes([n.transposed(-shift) for n in notes] if shift else notes)
 
-    def opening(self, melody: Melody, most: int = 12) -> dict[str, Any]:
+    def opening(self, melody: Melody, least: int = 2, most: int = 12) -> dict[str, Any]:
         """A melody's opening as plain data for a checkpoint: the tokens of its pickup and first
-        full bar (2 to ``most`` notes) and the settings ``opened`` needs to rebuild it."""
+        full bar (``least`` to ``most`` notes) and the settings ``opened`` needs to rebuild it."""
         ends = [onset + note.duration for onset, note in zip(melody.onsets(), melody.notes)]
         bar_line = melody.pickup + melody.bar_length
-        count = min(most, max(2, sum(1 for end in ends if end <= bar_line)))
+        count = min(most, len(melody), max(least, sum(1 for end in ends if end <= bar_line)))
         return {"tokens": self.encode(melody.with_notes(melody.notes[:count]))[:count],
                 "time_signature": list(melody.time_signature), "key": melody.key,
                 "tempo": melody.tempo,

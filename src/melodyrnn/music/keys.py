@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from melodyrnn.errors import MelodyError
 from melodyrnn.music.melody import Note
 
+FINAL_NOTE_MARGIN = 0.1  # correlation a key ending on its tonic may give up to the best fit
+SCALE_SLACK = 0.02  # share of a melody outside a signature's scale still counted as fitting
 # Krumhansl-Kessler key profiles, index 0 = tonic.
 _MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 _MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
@@ -97,22 +99,42 @@ def _tonic_pc(key: str) -> int:
 
 
 def analyse_key(notes: Iterable[Note]) -> str | None:
-    """The major or minor key best matching the pitch-class durations (None if no notes)."""
+    """The key of a melody from its notes (None if there are none).
+
+    First the key signature whose scale holds the most of the melody (by duration: folk
+    melodies are diatonic), then, of the major and minor keys of the signatures that fit
+    about as well, the best Krumhansl-Kessler profile match; a key whose tonic is the last
+    note wins when it matches almost as well (melodies end on their tonic).
+    """
     weights = [0.0] * 12
+    last = None
     for note in notes:
         if note.pitch is not None:
             weights[note.pitch % 12] += float(note.duration)
-    if not any(weights):
+            last = note.pitch % 12
+    total = sum(weights)
+    if not total:
         return None
-    best = None
-    for tonic in range(12):
-        rotated = weights[tonic:] + weights[:tonic]
-        for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
-            score = _correlation(rotated, profile)
-            if best is None or score > best[0]:
-                best = (score, tonic, mode)
-    assert best is not None
-    return _key_name(best[1], best[2])
+    outside = {fifths: sum(w for pc, w in enumerate(weights)
+                           if pc not in _signature_scale(fifths)) / total
+               for fifths in range(-6, 6)}
+    fitting = [f for f, share in outside.items() if share <= min(outside.values()) + SCALE_SLACK]
+    scores = []
+    for fifths in fitting:
+        major = (7 * fifths) % 12
+        for tonic, mode, profile in ((major, "major", _MAJOR_PROFILE),
+                                     ((major + 9) % 12, "minor", _MINOR_PROFILE)):
+            rotated = weights[tonic:] + weights[:tonic]
+            scores.append((_correlation(rotated, profile), tonic, mode))
+    best = max(scores)
+    ending = [s for s in scores if s[1] == last and s[0] >= best[0] - FINAL_NOTE_MARGIN]
+    _, tonic, mode = max(ending) if ending else best
+    return _key_name(tonic, mode)
+
+
+def _signature_scale(fifths: int) -> frozenset[int]:
+    major = (7 * fifths) % 12
+    return frozenset((major + step) % 12 for step in MODE_STEPS["major"])
 
 
 def _correlation(xs: Sequence[float], ys: Sequence[float]) -> float:

@@ -21,7 +21,7 @@ from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody
 from melodyrnn.music.notation import DURATION_VALUES, parse_file
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 6  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 7  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 MAX_TEMPO = 1000
 
