@@ -184,7 +184,8 @@ def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValCon
              NoteCodec.fit(train_melodies, frame=config.frame, grid=config.head != "joint"))
     model_config = ModelConfig(arch=crossval.network_of(config.model), hidden=config.hidden,
                                layers=config.layers, embedding_dim=config.embedding_dim,
-                               dropout=config.dropout, inputs=config.inputs, head=config.head)
+                               dropout=config.dropout, inputs=config.inputs, head=config.head,
+                               copy=config.copy)
     train_config = TrainConfig(epochs=config.epochs, lr=config.lr, batching="stream",
                                batch_size=config.batch_size, bptt=config.bptt,
                                stop_accuracy=1.1, rng_seed=config.seed,

@@ -26,24 +26,25 @@ c'8 a8 a4 bes8 g8 g4 f8 g8 a8 bes8 c'8 c'8 c'4
 """)
 
 
-def model_for(codec: NoteCodec, inputs: str, head: str) -> Checkpoint:
+def model_for(codec: NoteCodec, inputs: str, head: str, copy: bool = False) -> Checkpoint:
     groups = tuple(inputs.split(",")[1:])
     factors = codec.factors()
     config = ModelConfig(vocab_size=codec.vocab_size, output_size=codec.vocab_size, hidden=16,
                          embedding_dim=8, inputs=inputs, head=head,
                          feature_sizes=codec.feature_sizes(groups),
                          pitch_classes=factors[2], duration_classes=factors[3],
-                         ends=codec.end_id is not None)
+                         ends=codec.end_id is not None, copy=copy)
     torch.manual_seed(0)
     model = SequenceModel(config, factors[:2] if head != "joint" else None)
     return Checkpoint(model.eval(), codec, {"batching": "stream"})
 
 
+@pytest.mark.parametrize("copy", [False, True])
 @pytest.mark.parametrize("head", ["joint", "pitch-duration", "duration-pitch"])
 @pytest.mark.parametrize("frame", ["absolute", "key"])
-def test_step_by_step_generation_sees_what_one_pass_over_the_melody_sees(head, frame):
+def test_step_by_step_generation_sees_what_one_pass_over_the_melody_sees(head, frame, copy):
     codec = NoteCodec.fit(SONGS, end_token=True, frame=frame, grid=head != "joint")
-    checkpoint = model_for(codec, ALL, head)
+    checkpoint = model_for(codec, ALL, head, copy)
     for song in SONGS:
         stream = model_stream(codec, song, tuple(ALL.split(",")[1:]))
         whole = checkpoint.model(stream[None, :-1])[0][0]
@@ -68,10 +69,11 @@ def test_a_factored_head_is_a_distribution_over_the_whole_grid(head):
     assert codec.vocab_size == len(pitches) * len(durations) + 1  # unseen pairs are tokens too
 
 
+@pytest.mark.parametrize("copy", [False, True])
 @pytest.mark.parametrize("head", ["joint", "pitch-duration", "duration-pitch"])
-def test_the_training_loss_is_the_negative_log_probability_of_the_target(head):
+def test_the_training_loss_is_the_negative_log_probability_of_the_target(head, copy):
     codec = NoteCodec.fit(SONGS, end_token=True, grid=head != "joint")
-    checkpoint = model_for(codec, "token,position", head)
+    checkpoint = model_for(codec, "token,position", head, copy)
     stream = model_stream(codec, SONGS[1], ("position",))
     inputs, targets = stream[None, :-1], stream[None, 1:, 0]
     loss, _ = checkpoint.model(inputs, targets=targets)
@@ -104,3 +106,42 @@ def test_bits_are_finite_for_a_structure_model():
     result = score_checkpoint(checkpoint, SONGS, pitch_alphabet(SONGS))
     assert result.notes == sum(1 for s in SONGS for n in s.notes if n.pitch is not None)
     assert math.isfinite(result.pooled)
+
+
+def test_a_copy_memory_carried_across_chunks_equals_one_pass():
+    codec = NoteCodec.fit(SONGS, end_token=True)
+    checkpoint = model_for(codec, "token,lookback", "joint", copy=True)
+    stream = model_stream(codec, SONGS[0], ("lookback",))[None, :-1]
+    whole = checkpoint.model(stream)[0]
+    first, state = checkpoint.model(stream[:, :7])
+    second, _ = checkpoint.model(stream[:, 7:], state)
+    assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-5)
+    assert torch.allclose(whole.exp().sum(-1), torch.ones(whole.shape[:2]), atol=1e-4)
+
+
+def test_a_copy_memory_learns_to_repeat_a_melody_it_has_heard_once():
+    from melodyrnn.models.config import ModelConfig
+    from melodyrnn.pipeline import fit
+    from melodyrnn.training.config import TrainConfig
+
+    # Random tunes, each played twice: only copying can predict the second half well.
+    generator = torch.Generator().manual_seed(0)
+    tunes = []
+    for _ in range(208):
+        notes = " ".join(f"{'cdefgab'[int(i)]}8" for i in torch.randint(7, (8,), generator=generator))
+        tunes.append(parse_text(f"{notes} {notes}")[0])
+    config = TrainConfig(epochs=10, lr=0.01, batch_size=8, stop_accuracy=2.0)
+
+    def second_half_bits(copy: bool) -> float:
+        checkpoint = fit(tunes[:200], NoteCodec.fit(tunes), ModelConfig(hidden=32, copy=copy),
+                         config, progress=False, log=lambda m: None).checkpoint
+        total = 0.0
+        with torch.no_grad():
+            for tune in tunes[200:]:
+                ids = torch.as_tensor(checkpoint.codec.encode(tune))[None]
+                log_probs = checkpoint.model(ids[:, :-1])[0].log_softmax(-1)[0]
+                total -= float(log_probs[7:].gather(-1, ids[0, 8:, None]).sum())
+        return total / math.log(2) / (8 * 8)
+
+    copying, plain = second_half_bits(True), second_half_bits(False)
+    assert copying < 1.2 and copying < plain - 1.0  # chance is log2(7) = 2.8 bits

@@ -32,6 +32,12 @@ def key_reference(melody: Melody) -> int:
     return 0 if first is None else first % 12
 
 
+def key_shift(melody: Melody) -> int:
+    """Semitones that move a melody's key signature tonic to C, the nearer way (-5 to +6)."""
+    shift = -key_reference(melody) % 12
+    return shift if shift <= 6 else shift - 12
+
+
 @dataclass
 class NoteCodec(TokenCodec):
     """(pitch, duration) pairs and rests as tokens named in the text format ('g8', 'r4', "fis'4.").
@@ -89,10 +95,7 @@ class NoteCodec(TokenCodec):
 
     def shift_of(self, melody: Melody) -> int:
         """Semitones that move ``melody`` into the codec's frame (0 for absolute tokens)."""
-        if self.frame == "absolute":
-            return 0
-        shift = -key_reference(melody) % 12
-        return shift if shift <= 6 else shift - 12  # the nearer way to C
+        return 0 if self.frame == "absolute" else key_shift(melody)
 
     def framed(self, melody: Melody) -> Melody:
         """The melody as the codec sees it: moved into its frame."""

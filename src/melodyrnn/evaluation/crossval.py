@@ -32,7 +32,8 @@ from melodyrnn.evaluation.pitch import (
     pitch_sequences,
     score_checkpoint,
 )
-from melodyrnn.models.ppm import LTM, LTM_BIAS, PPM, STM, PPMConfig, PPMPredictor, combine_entropy_weighted
+from melodyrnn.evaluation.viewpoints import ViewpointModels, parse_viewpoints
+from melodyrnn.models.ppm import LTM, LTM_BIAS, PPM, STM, PPMConfig, combine_entropy_weighted
 from melodyrnn.music.melody import Melody
 
 NEURAL_ARCHS = ("lstm", "gru", "rnn", "mlp")
@@ -68,11 +69,13 @@ class CrossValConfig:
     dropout: float = 0.0
     inputs: str = "token"  # the network's derived inputs (ModelConfig.inputs)
     head: str = "joint"
+    copy: bool = False  # the network's copy memory (ModelConfig.copy)
     frame: str = "absolute"  # the note codec's frame: absolute, or key (NoteCodec)
     rests: bool = True  # the network reads the rests (when notes start); False: notes only
     valid_fraction: float = 0.0  # >0: early stopping on this share of each fold's training melodies
     valid_patience: int = 3
     init: str | None = None  # a pre-trained checkpoint each fold starts from (fine-tuning)
+    viewpoints: str = "cpitch"  # the PPM's viewpoints (evaluation.viewpoints), comma-separated
 
     def __post_init__(self) -> None:
         if self.model not in ARCHS:
@@ -157,18 +160,25 @@ def network_of(model: str) -> str:
     return model.removeprefix("ppm+")
 
 
-def train_ppm(train: Sequence[Melody], alphabet: Sequence[int], config: CrossValConfig
-              ) -> PPMPredictor:
-    """The PPM (long-term, and short-term unless ``stm`` is off) of a fold's training melodies."""
+def train_ppm(train: Sequence[Melody], alphabet: Sequence[int], config: CrossValConfig,
+              every: Sequence[Melody] = ()) -> ViewpointModels:
+    """The PPMs of a fold's training melodies, one per viewpoint (long-term, and short-term
+    unless ``stm`` is off); symbol alphabets from ``every`` melody of the data set."""
     ltm, stm = ppm_configs(config)
-    return PPMPredictor.train(pitch_sequences(train), alphabet, ltm, stm, config.bias,
-                              config.ltm_plus)
+    return ViewpointModels.train(train, [*train, *every], alphabet,
+                                 parse_viewpoints(config.viewpoints), ltm, stm, config.ltm_plus)
 
 
 def _ppm_fold(train: Sequence[Melody], tests: Sequence[Melody], alphabet: Sequence[int],
               config: CrossValConfig, trainer: NetworkTrainer | None) -> BitsResult:
-    predictor = train_ppm(train, alphabet, config)
-    return BitsResult([predictor.bits(seq) for seq in pitch_sequences(tests)])
+    models = train_ppm(train, alphabet, config, tests)
+    column = {p: i for i, p in enumerate(alphabet)}
+    result = BitsResult()
+    for melody in tests:
+        parts = models.components(melody)
+        probs = parts[0] if len(parts) == 1 else combine_entropy_weighted(parts, config.bias)
+        result.bits.append(bits_of(probs, [column[p] for p in pitch_sequences([melody])[0]]))
+    return result
 
 
 def first_note_distribution(train: Sequence[Melody], alphabet: Sequence[int]) -> np.ndarray:
@@ -183,22 +193,22 @@ def _neural_fold(train: Sequence[Melody], tests: Sequence[Melody], alphabet: Seq
                             first=first_note_distribution(train, alphabet))
 
 
-def mixture_pitch_probs(predictor: PPMPredictor, checkpoint, melody: Melody,
+def mixture_pitch_probs(predictor: ViewpointModels, checkpoint, melody: Melody,
                         alphabet: Sequence[int], bias: float = MIX_BIAS,
                         first: np.ndarray | None = None) -> np.ndarray:
-    """(notes, |alphabet|): the PPM's long- and short-term and the network's pitch
+    """(notes, |alphabet|): the PPMs' long- and short-term and the network's pitch
     distributions, combined per note in one entropy-weighted geometric mean.
 
     ``predictor`` must be built on ``alphabet`` (same column order as the network's).
     """
-    parts = predictor.components(pitch_sequences([melody])[0])
+    parts = predictor.components(melody)
     parts.append(checkpoint_pitch_probs(checkpoint, melody, alphabet, first))
     return combine_entropy_weighted(parts, bias)
 
 
 def _mixture_fold(train: Sequence[Melody], tests: Sequence[Melody], alphabet: Sequence[int],
                   config: CrossValConfig, trainer: NetworkTrainer) -> BitsResult:
-    predictor = train_ppm(train, alphabet, config)
+    predictor = train_ppm(train, alphabet, config, tests)
     checkpoint = trainer(train, config)
     first = first_note_distribution(train, alphabet)
     column = {p: i for i, p in enumerate(alphabet)}

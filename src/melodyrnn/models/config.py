@@ -42,6 +42,9 @@ class ModelConfig:
     head: str = setting("joint", "Output: joint (one softmax over pitch+duration tokens), or "
                         "factored: pitch-duration (the pitch, then its duration given the "
                         "pitch) or duration-pitch.", choices=HEADS)
+    copy: bool = setting(False, "A copy memory over the melody so far: the network can repeat "
+                         "what followed a moment like this one earlier in the melody, as folk "
+                         "tunes repeat their bars (its neural short-term model).")
     feature_sizes: tuple[int, ...] = ()  # set by pipeline.fit from the codec and ``inputs``
     pitch_classes: int = 0  # factored heads: rest + pitches, and durations (from the codec)
     duration_classes: int = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -19,7 +19,8 @@ from torch import nn
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.cells import GateLSTMCore
 from melodyrnn.models.config import ModelConfig
-from melodyrnn.models.heads import HEADS, FactoredHead, JointHead
+from melodyrnn.models.copying import CopyMemory, Memory, mixed_log_probs, mixed_nll
+from melodyrnn.models.heads import HEADS, IGNORE, FactoredHead, JointHead, TokenLoss
 from melodyrnn.settings import check
 
 State = Any  # a tensor, a tuple of tensors, or None
@@ -59,6 +60,10 @@ class NoteEmbedding(nn.Module):
         self.token = nn.Embedding(vocab_size, dim)
         self.columns = nn.ModuleList(nn.Embedding(size, dim) for size in feature_sizes)
         self.size = dim
+        # The sum of 1 + K unit-variance vectors would be K + 1 times as loud as one token's:
+        # start every table at 1 / (1 + K) of the variance, so the sum starts like a token.
+        for table in (self.token, *self.columns):
+            nn.init.normal_(table.weight, std=(1 + len(feature_sizes)) ** -0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         summed = self.token(x[..., 0])
@@ -157,11 +162,14 @@ class SequenceModel(nn.Module):
         check(config)  # sizes within bounds before anything is allocated
         if config.feature_sizes and config.input != "embedding":
             raise MelodyError(f"--inputs {config.inputs}: derived inputs need --input embedding")
+        if config.copy and config.input != "embedding":
+            raise MelodyError("--copy: a copy memory needs token inputs (--input embedding)")
         self.config = config
         self.encoder = ENCODERS[config.input](config)
         self.core = CORES[config.arch](self.encoder.size, config)
         self.dropout = nn.Dropout(config.dropout)
         self.head = make_head(config, factors)
+        self.copier = CopyMemory(config.hidden) if config.copy else None
 
     def forward(self, x: torch.Tensor, state: State = None, targets: torch.Tensor | None = None
                 ) -> tuple[Any, State]:
@@ -171,14 +179,31 @@ class SequenceModel(nn.Module):
         (B, T), the ``TokenLoss`` of those targets, which a factored head computes without
         the full distribution.
         """
-        hidden, state = self.core(self.encoder(x), state)
+        if self.copier is None:
+            hidden, state = self.core(self.encoder(x), state)
+            hidden = self.dropout(hidden)
+            if targets is not None:
+                return self.head.loss(hidden, targets), state
+            return self.head(hidden), state
+        core_state, memory = state if state is not None else (None, None)
+        hidden, core_state = self.core(self.encoder(x), core_state)
         hidden = self.dropout(hidden)
+        weights, values, gates, memory = self.copier(hidden, x[..., 0] if x.dim() == 3 else x,
+                                                     memory)
+        state = CopyState(core_state, memory)
         if targets is not None:
-            return self.head.loss(hidden, targets), state
-        return self.head(hidden), state
+            loss = self.head.loss(hidden, targets)
+            nll = mixed_nll(loss.nll, weights, values, gates, targets.clamp_min(0))
+            return TokenLoss(torch.where(targets != IGNORE, nll, torch.zeros_like(nll)),
+                             loss.guess), state
+        head = self.head(hidden).float().log_softmax(-1)
+        return mixed_log_probs(head, weights, values, gates), state
 
     def reorder_state(self, state: State, index: torch.Tensor) -> State:
         """The state of batch rows ``index`` (for beam search), in that order."""
+        if isinstance(state, CopyState):  # the memory's batch dimension comes first
+            return CopyState(_select(state.core, index, self.core.batch_dim),
+                             _select(state.memory, index, 0))
         return _select(state, index, self.core.batch_dim)
 
 
@@ -236,12 +261,24 @@ def grow_vocabulary(model: SequenceModel, size: int,
     return grown
 
 
+class CopyState(NamedTuple):
+    """The state of a model with a copy memory: its core's and the memory's."""
+
+    core: State
+    memory: Memory | None
+
+
+def _rebuilt(like: tuple, parts: list) -> tuple:
+    """A tuple of the same kind as ``like`` (named tuples keep their type) from ``parts``."""
+    return type(like)(*parts) if hasattr(like, "_fields") else tuple(parts)
+
+
 def _select(state: State, index: torch.Tensor, dim: int) -> State:
     if state is None:
         return None
     if isinstance(state, torch.Tensor):
         return state.index_select(dim, index)
-    return tuple(_select(s, index, dim) for s in state)
+    return _rebuilt(state, [_select(s, index, dim) for s in state])
 
 
 def detach_state(state: State) -> State:
@@ -250,7 +287,7 @@ def detach_state(state: State) -> State:
         return None
     if isinstance(state, torch.Tensor):
         return state.detach()
-    return tuple(detach_state(s) for s in state)
+    return _rebuilt(state, [detach_state(s) for s in state])
 
 
 def count_parameters(model: nn.Module) -> int:
