@@ -18,6 +18,7 @@ from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.codecs.tokens import TokenCodec
 from melodyrnn.errors import MelodyError
 from melodyrnn.evaluation import crossval
+from melodyrnn.evaluation.config import CrossValConfig
 from melodyrnn.evaluation.protocols import Evaluation, evaluate
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.decoding import beam_search, generate
@@ -165,8 +166,7 @@ def score_items(checkpoint: Checkpoint, items: Sequence[Any], window: int | None
     return evaluate(checkpoint.model, streams, window, feeds)
 
 
-def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValConfig
-                  ) -> Checkpoint:
+def train_network(train_melodies: Sequence[Melody], config: CrossValConfig) -> Checkpoint:
     """A fold's network (``crossval.network_of(config.model)``) trained on its melodies.
 
     With ``config.init`` the fold starts from that pre-trained checkpoint (its architecture
@@ -195,8 +195,7 @@ def train_network(train_melodies: Sequence[Melody], config: crossval.CrossValCon
                valid_items=[m for m in held_out if codec.covers(m)]).checkpoint
 
 
-def cross_validate(melodies: Sequence[Melody],
-                   config: crossval.CrossValConfig = crossval.CrossValConfig(),
+def cross_validate(melodies: Sequence[Melody], config: CrossValConfig = CrossValConfig(),
                    log: Callable[[str], None] | None = None) -> crossval.CrossValResult:
     """``evaluate --folds``: K-fold pitch-only bits/note, networks trained by ``train_network``."""
     return crossval.cross_validate(melodies, config, log, trainer=train_network)

@@ -40,6 +40,13 @@ def setting(default: Any, help: str, **how: Any) -> Any:
     return field(default=default, metadata={SETTING: Setting(help, **how)})
 
 
+def setting_like(owner: type, name: str, default: Any) -> Any:
+    """A field described as ``owner``'s field ``name`` is (help, bounds, choices), with its
+    own default: one description for the same option of two commands."""
+    item = next(f for f in fields(owner) if f.name == name)
+    return field(default=default, metadata=item.metadata)
+
+
 def setting_of(item: Field) -> Setting | None:
     """The ``Setting`` of a dataclass field, or None for an internal field."""
     return item.metadata.get(SETTING)

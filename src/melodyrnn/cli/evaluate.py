@@ -11,6 +11,7 @@ from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     FINE_TUNE_LR,
     check_positive,
+    given,
     init_from,
     load_model,
     note,
@@ -18,7 +19,10 @@ from melodyrnn.cli.common import (
     resolve_init,
 )
 from melodyrnn.cli.data import ingest_options
+from melodyrnn.cli.options import build, config_options
 from melodyrnn.cli.streams import stream_kinds
+from melodyrnn.evaluation.config import CrossValConfig
+from melodyrnn.settings import setting_of
 
 
 @click.command()
@@ -61,6 +65,7 @@ from melodyrnn.cli.streams import stream_kinds
                    "`generate --memory`.")
 @click.option("--rng-seed", default=0, show_default=True,
               help="Seed for --samples, and for --folds' split and networks.")
+@config_options(CrossValConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @ingest_options
 def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | None,
@@ -83,6 +88,9 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
         _cross_validate(sources, model_path or "ppm", folds, ppm_order, stm, update_exclusion,
                         epochs, lr, init_path, rng_seed, as_json, ingest)
         return
+    fold_options = [f"--{name.replace('_', '-')}" for name in _fold_settings() if given(name)]
+    if fold_options:
+        raise click.UsageError(f"{', '.join(fold_options)}: only with --folds")
     if window is not None:
         check_positive(window=window)
     from melodyrnn.pipeline import score_items
@@ -157,7 +165,8 @@ def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: 
                     init_path: str | None, rng_seed: int, as_json: bool,
                     ingest: dict[str, Any]) -> None:
     """``evaluate --folds``: cross-validate a kind of model and print bits per note."""
-    from melodyrnn.evaluation.crossval import ARCHS, CrossValConfig, format_result
+    from melodyrnn.evaluation.config import ARCHS
+    from melodyrnn.evaluation.crossval import format_result
     from melodyrnn.pipeline import cross_validate
 
     if arch not in ARCHS:
@@ -173,8 +182,15 @@ def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: 
                                  param_hint="--epochs")
     if lr is not None:
         extra["lr"] = lr
-    config = CrossValConfig(model=arch, folds=folds, seed=rng_seed, ppm_order=ppm_order, stm=stm,
-                            update_exclusion=update_exclusion, **extra)
+    config = build(CrossValConfig, ingest, model=arch, folds=folds, seed=rng_seed,
+                   ppm_order=ppm_order, stm=stm, update_exclusion=update_exclusion, **extra)
     melodies = read_melodies(sources, **ingest)
     result = cross_validate(melodies, config, log=note)
     click.echo(json.dumps(result.to_dict()) if as_json else format_result(result))
+
+
+def _fold_settings() -> list[str]:
+    """The names of the options that only --folds reads (CrossValConfig's settings)."""
+    from dataclasses import fields
+
+    return [item.name for item in fields(CrossValConfig) if setting_of(item) is not None]

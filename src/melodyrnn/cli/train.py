@@ -23,9 +23,9 @@ from melodyrnn.cli.data import ingest_options
 from melodyrnn.cli.options import build, config_options
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.codecs.features import parse_inputs
-from melodyrnn.codecs.notes import FRAMES
+from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.models.config import ModelConfig
-from melodyrnn.settings import setting
+from melodyrnn.settings import setting, setting_like
 from melodyrnn.training.config import TrainConfig
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -45,10 +45,7 @@ class TrainRun:
                          choices=("data", "classic"))
     end_token: bool = setting(False, "Learn an end-of-melody token, so generation can finish a "
                               "melody itself.")
-    frame: str = setting("absolute", "Note tokens: absolute (as written), or key: every melody "
-                         "read relative to its key signature (moved to C major / A minor), so "
-                         "one model serves every key without --transpose all; generated "
-                         "melodies are moved back to the seed's key.", choices=FRAMES)
+    frame: str = setting_like(NoteCodec, "frame", "absolute")
     out: str = setting(DEFAULT_MODEL_PATH, "Checkpoint to write.", flag="-o --out",
                        metavar="PATH")
     valid_fraction: float = setting(0.0, "Hold out this share of melodies (split by melody, "

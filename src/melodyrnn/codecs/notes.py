@@ -19,6 +19,7 @@ from melodyrnn.errors import MelodyError, VocabularyError
 from melodyrnn.music.keys import key_fifths
 from melodyrnn.music.melody import Melody, Note
 from melodyrnn.music.notation import note_text, parse_tokens
+from melodyrnn.settings import setting
 
 FRAMES = ("absolute", "key")
 
@@ -49,7 +50,10 @@ class NoteCodec(TokenCodec):
     data is a token, also pairs never seen together (what a factored note head can produce).
     """
 
-    frame: str = "absolute"
+    frame: str = setting("absolute", "Note tokens: absolute (as written), or key: every melody "
+                         "read relative to its key signature (moved to C major / A minor), so "
+                         "one model serves every key without --transpose all; generated "
+                         "melodies are moved back to the seed's key.", choices=FRAMES)
     grid: bool = False
     kind: ClassVar[str] = "notes"
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from melodyrnn.errors import MelodyError
+from melodyrnn.evaluation.config import ARCHS, MIX_BIAS, MIXTURE_ARCHS, CrossValConfig
 from melodyrnn.evaluation.pitch import (
     BitsResult,
     bits_of,
@@ -33,60 +34,12 @@ from melodyrnn.evaluation.pitch import (
     score_checkpoint,
 )
 from melodyrnn.evaluation.viewpoints import ViewpointModels, parse_viewpoints
-from melodyrnn.models.ppm import LTM, LTM_BIAS, PPM, STM, PPMConfig, combine_entropy_weighted
+from melodyrnn.models.ppm import LTM, PPM, STM, PPMConfig, combine_entropy_weighted
 from melodyrnn.music.melody import Melody
-
-NEURAL_ARCHS = ("lstm", "gru", "rnn", "mlp")
-MIXTURE_ARCHS = tuple(f"ppm+{arch}" for arch in NEURAL_ARCHS)
-ARCHS = ("ppm", *NEURAL_ARCHS, *MIXTURE_ARCHS)
-MIX_BIAS = 1.0  # chosen on one fold of kinder only; see the module docstring
 
 # Trains a fold's network: (training melodies, config) -> a checkpoint-like object with
 # ``model``, ``codec`` and ``train_config`` (pipeline.train_network).
 NetworkTrainer = Callable[[Sequence[Melody], "CrossValConfig"], Any]
-
-
-@dataclass(frozen=True)
-class CrossValConfig:
-    """What to cross-validate; the neural defaults keep a 10-fold kinder run to a few minutes."""
-
-    model: str = "ppm"
-    folds: int = 10
-    seed: int = 0
-    ppm_order: int | None = None  # None: unbounded (PPM*)
-    update_exclusion: bool = False
-    stm: bool = True
-    bias: float = LTM_BIAS
-    ltm_plus: bool = False  # IDyOM's LTM+: also learn each test melody once predicted
-    mix_bias: float = MIX_BIAS  # ppm+<net>: bias of the PPM / network combination
-    epochs: int = 20
-    lr: float = 0.005
-    hidden: int = 128
-    layers: int = 1
-    embedding_dim: int = 32
-    batch_size: int = 16
-    bptt: int = 64
-    dropout: float = 0.0
-    inputs: str = "token"  # the network's derived inputs (ModelConfig.inputs)
-    head: str = "joint"
-    copy: bool = False  # the network's copy memory (ModelConfig.copy)
-    frame: str = "absolute"  # the note codec's frame: absolute, or key (NoteCodec)
-    rests: bool = True  # the network reads the rests (when notes start); False: notes only
-    valid_fraction: float = 0.0  # >0: early stopping on this share of each fold's training melodies
-    valid_patience: int = 3
-    init: str | None = None  # a pre-trained checkpoint each fold starts from (fine-tuning)
-    viewpoints: str = "cpitch"  # the PPM's viewpoints (evaluation.viewpoints), comma-separated
-
-    def __post_init__(self) -> None:
-        if self.model not in ARCHS:
-            raise MelodyError(f"--model {self.model}: with --folds expected one of "
-                              f"{', '.join(ARCHS)}")
-        if self.init and self.model == "ppm":
-            raise MelodyError("--init: with --folds only a network (or ppm+<network>) starts "
-                              "from a pre-trained checkpoint")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass

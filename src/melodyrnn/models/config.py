@@ -13,6 +13,7 @@ from melodyrnn.settings import setting
 ARCHITECTURES = ("lstm", "gru", "rnn", "mlp", "peephole", "cifg")  # network.CORES
 INPUTS = ("embedding", "scalar", "features")  # network.ENCODERS; features: numeric series
 HEADS = ("joint", "pitch-duration", "duration-pitch")  # heads.HEADS
+LTM_BIAS = 7.0  # IDyOM's *ltm-stm-bias* default for combining PPMs (its viewpoint bias is 2)
 MAX_HIDDEN = 2048  # units per layer: a 2048-unit LSTM layer is 17 M weights
 MAX_LAYERS = 8
 MAX_EMBEDDING = 1024

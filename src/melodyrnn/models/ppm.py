@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from melodyrnn.errors import MelodyError
+from melodyrnn.models.config import LTM_BIAS
 
 ESCAPES = ("a", "c", "x")
-LTM_BIAS = 7.0  # IDyOM's *ltm-stm-bias* default (its viewpoint bias is 2)
 
 
 @dataclass(frozen=True)
