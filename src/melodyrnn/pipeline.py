@@ -24,7 +24,7 @@ from melodyrnn.generation.decoding import beam_search, generate
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
-from melodyrnn.models.network import ModelConfig, SequenceModel, grow_vocabulary
+from melodyrnn.models.network import ModelConfig, SequenceModel, check_size, grow_vocabulary
 from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.sources import split_by_melody
@@ -78,6 +78,7 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                for i, item in enumerate(items)]
     if resume is None and init is None:
         model_config, factors = _model_config(codec, model_config, train_config, groups)
+        check_size(model_config)  # a clear error, not an allocation of gigabytes
         torch.manual_seed(train_config.rng_seed)
         model = SequenceModel(model_config, factors)
     first_tokens = codec.encode(items[0], source="item 1") if groups else streams[0]

@@ -147,7 +147,8 @@ def test_weights_that_do_not_fit_the_config_are_a_damaged_checkpoint(small_check
     payload = torch.load(path, weights_only=True)
     payload["model_config"]["hidden"] = 9
     torch.save(payload, path)
-    with pytest.raises(CheckpointError, match="damaged melodyrnn checkpoint"):
+    with pytest.raises(CheckpointError,
+                       match="not a usable melodyrnn checkpoint: the weights do not fit"):
         ckpt.load(path)
 
 

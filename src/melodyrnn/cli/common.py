@@ -65,13 +65,23 @@ def resume_from(ctx: click.Context, path: str, epochs: int):
     """The checkpoint to resume and its training settings (with --epochs if given)."""
     from dataclasses import replace
 
+    from melodyrnn.errors import CheckpointError, MelodyError
     from melodyrnn.models import checkpoint as ckpt
     from melodyrnn.training.config import TrainConfig
+    from melodyrnn.training.loop import resume_problem
 
     resume = ckpt.load(path)
     if not resume.training_state:
         raise click.UsageError(f"{path} holds no training state to resume from")
-    train_config = TrainConfig(**resume.train_config)
+    try:
+        train_config = TrainConfig(**resume.train_config)
+    except (MelodyError, TypeError) as err:
+        raise CheckpointError(f"{path}: not a usable melodyrnn checkpoint: train_config: "
+                              f"{err}") from None
+    problem = resume_problem(resume.model, train_config, resume.training_state)
+    if problem:
+        raise CheckpointError(f"{path}: not a usable melodyrnn checkpoint: training state: "
+                              f"{problem}")
     if ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT:
         train_config = replace(train_config, epochs=epochs)
     done = resume.training_state["epoch"]

@@ -18,7 +18,7 @@ from torch import nn
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.cells import GateLSTMCore
-from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.config import MAX_PARAMETERS, MAX_VOCAB, ModelConfig
 from melodyrnn.models.copying import CopyMemory, Memory, mixed_log_probs, mixed_nll
 from melodyrnn.models.heads import HEADS, IGNORE, FactoredHead, JointHead, TokenLoss
 from melodyrnn.settings import check
@@ -164,6 +164,11 @@ class SequenceModel(nn.Module):
             raise MelodyError(f"--inputs {config.inputs}: derived inputs need --input embedding")
         if config.copy and config.input != "embedding":
             raise MelodyError("--copy: a copy memory needs token inputs (--input embedding)")
+        for name in ("vocab_size", "output_size"):
+            size = getattr(config, name)
+            if type(size) is not int or not 0 <= size <= MAX_VOCAB:
+                raise MelodyError(f"{size!r} distinct tokens ({name}): expected at most "
+                                  f"{MAX_VOCAB} (a coarser --quantize merges durations)")
         self.config = config
         self.encoder = ENCODERS[config.input](config)
         self.core = CORES[config.arch](self.encoder.size, config)
@@ -293,3 +298,19 @@ def detach_state(state: State) -> State:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def shape_of(config: ModelConfig) -> SequenceModel:
+    """The model a config describes, on the ``meta`` device: every parameter's name, shape and
+    dtype, without allocating any weights (so a huge config costs nothing to inspect)."""
+    with torch.device("meta"):
+        return SequenceModel(config)
+
+
+def check_size(config: ModelConfig) -> None:
+    """MelodyError unless the model fits ``MAX_PARAMETERS`` (checked before building it)."""
+    count = count_parameters(shape_of(config))
+    if count > MAX_PARAMETERS:
+        raise MelodyError(f"the model would have {count:,} parameters: expected at most "
+                          f"{MAX_PARAMETERS:,} (lower --hidden, --layers, --embedding-dim, or "
+                          "--window for --model mlp)")

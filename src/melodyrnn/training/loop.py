@@ -249,6 +249,41 @@ class _Snapshot:
                 "validation": self.validation}
 
 
+def resume_problem(model: SequenceModel, config: TrainConfig, state: dict[str, Any]
+                   ) -> str | None:
+    """What keeps a saved training state from resuming ``model`` with ``config``; None if
+    nothing does. Tried on a copy of the model and a fresh optimiser, so nothing changes."""
+    try:
+        for name in ("epoch", "streak"):
+            if type(state[name]) is not int or state[name] < 0:
+                return f"{name} {state[name]!r}: expected a whole number, 0 or more"
+        trial = copy.deepcopy(model)
+        optimizer = OPTIMIZERS[config.optimizer](trial.parameters(), config)
+        saved_rng = torch.get_rng_state()
+        try:
+            _Snapshot(state["epoch"], trial.state_dict(), state["optimizer"], state["data_rng"],
+                      state["torch_rng"], state["streak"]).restore(trial, optimizer,
+                                                                   torch.Generator())
+        finally:
+            torch.set_rng_state(saved_rng)
+        for parameter in trial.parameters():
+            for value in optimizer.state.get(parameter, {}).values():
+                if isinstance(value, torch.Tensor) and value.dim() and \
+                        value.shape != parameter.shape:
+                    return (f"optimiser state of shape {tuple(value.shape)} for a weight of "
+                            f"shape {tuple(parameter.shape)}")
+        validation = state.get("validation")
+        if validation:
+            Validation([], 1).load(validation)
+            if validation["best_weights"] is not None:
+                trial.load_state_dict(validation["best_weights"])
+    except KeyError as err:
+        return f"missing {err}"
+    except (TypeError, ValueError, RuntimeError, IndexError, AttributeError) as err:
+        return " ".join(str(err).split())[:160] or type(err).__name__
+    return None
+
+
 def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainConfig,
           target_kind: str = "class", progress: bool = True,
           log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
