@@ -136,8 +136,8 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
         raise FileError(f"{where}: expected a file name")
     allowed = tuple(s.lower() for s in suffixes) if suffixes is not None else None
     if allowed is not None and given.suffix.lower() not in allowed:
-        found = f"'{given.suffix}' files" if given.suffix else "files without a suffix"
-        raise FileError(f"{where}: cannot write {found}: expected {' '.join(allowed)}")
+        raise FileError(f"{where}: unknown output suffix '{given.suffix}': expected a "
+                        f"{_either(allowed)} file")
     target = Path(os.path.realpath(given))
     try:
         existing: os.stat_result | None = os.stat(given)
@@ -164,6 +164,11 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
     if len(os.fsencode(target.name)) > longest:
         raise FileError(f"{where}: the file name is longer than {longest} bytes")
     return given
+
+
+def _either(words: tuple[str, ...]) -> str:
+    """'.csv or .png', '.mid, .txt or .abc'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _same_file(existing: os.stat_result, source: str | Path) -> bool:

@@ -45,7 +45,7 @@ MAX_PICKLE_BYTES = 64 << 20  # the archive's plain-data part (configs, codec, me
 MAX_MEMBERS = 100_000
 TENSOR_BYTES_PER_WEIGHT_BYTE = 8  # weights, optimiser moments, best weights: about 4x
 TENSOR_BYTES_SLACK = 16 << 20  # random-number states, series history and the like
-MAX_TOKEN_CHARS = 64
+MAX_TOKEN_CHARS = 4096  # a long note is tied whole notes: "d'1~ d'1~ ..."
 FEED_BATCHINGS = ("stream", "windows")  # feeds.FEEDS (imported there, not here: no cycle)
 
 

@@ -244,21 +244,31 @@ def synthesize(midi: Any, sample_rate: int = SAMPLE_RATE) -> Any:
 
 # --- files and devices ---------------------------------------------------------------------
 
-def write_wav(samples: Any, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Write float samples in [-1, 1] as a 16-bit PCM WAV file, atomically."""
+def wav_bytes(samples: Any, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Float samples in [-1, 1] as the bytes of a 16-bit PCM WAV file."""
+    import io
     import wave
 
     import numpy as np
 
-    path = Path(path)
     frames = np.asarray(samples, dtype=np.float64)
     channels = 1 if frames.ndim == 1 else frames.shape[1]
     pcm = np.round(np.clip(frames, -1.0, 1.0) * 32767).astype("<i2")
-    with atomic_write(path) as file, wave.open(file, "wb") as out:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def write_wav(samples: Any, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write float samples in [-1, 1] as a 16-bit PCM WAV file, atomically."""
+    path = Path(path)
+    data = wav_bytes(samples, sample_rate)  # rendered fully before touching the disk
+    with atomic_write(path) as file:
+        file.write(data)
     return path
 
 

@@ -136,7 +136,8 @@ def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: C
             count += chunk_count
     total_loss, correct, count = group.total(total_loss, correct, count)
     if count == 0:
-        raise MelodyError("no training examples: every song is shorter than the window")
+        raise MelodyError("no training examples: every song is too short to predict a note "
+                          "from (see --window and --batching)")
     return EpochStats(total_loss / count, correct / count, int(count))
 
 
@@ -331,8 +332,12 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
             validation.load(resume["validation"])
     episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
     if count_targets(episodes) == 0 and group.world == 1:
-        raise MelodyError(f"no training examples: every song is shorter than "
-                          f"{config.window + 1} items")
+        needed = config.window + 1 if fixed_order else 2
+        raise MelodyError(f"no training examples: every song has fewer than {needed} notes "
+                          f"(or tokens), so there is nothing to predict"
+                          + (f" (--batching windows needs --window {config.window} + 1)"
+                             if fixed_order else ""))
+    first_epoch = snapshot.epoch
     result = TrainResult(epochs_run=snapshot.epoch,
                          stop_reason=f"ran all {config.epochs} epochs")
     model.train()
@@ -355,11 +360,11 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                 held_out = evaluate_episodes(model, validation.episodes, objective, device, group)
                 stats.valid_loss = held_out.loss
                 held_out_stalled = validation.update(model, epoch, held_out.loss)
+            result.history.append(stats)  # before the snapshot: an interrupt in between
+            result.epochs_run = epoch  # is settled below by trimming to the snapshot
             snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak, validation)
             if not fixed_order:
                 episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
-            result.history.append(stats)
-            result.epochs_run = epoch
             bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}",
                             **({"valid": f"{stats.valid_loss:.4f}"} if validation else {}))
             bar.update()
@@ -381,6 +386,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                     break
     except KeyboardInterrupt:
         snapshot.restore(model, optimizer, generator)
+        result.epochs_run = snapshot.epoch  # the epoch whose weights are kept, as said below
+        del result.history[snapshot.epoch - first_epoch:]
         result.interrupted = True
         result.stop_reason = (f"interrupted: kept the weights of epoch {snapshot.epoch}; "
                               "continue with --resume")
