@@ -150,9 +150,11 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         rows = beam_search(checkpoint.model, primer_ids, length, beams, feed, num_outputs,
                            constraints)
     else:
-        generator = torch.Generator().manual_seed(rng_seed)
+        # One generator per melody: melody i of a batch is what --rng-seed rng_seed + i gives
+        # alone, so --num-outputs never changes the first melody.
+        generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
-                        constraints, generator, memory)
+                        constraints, generators, memory)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
