@@ -134,10 +134,6 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
     where = f"{option} {path}"
     if not str(path) or given.name in ("", ".", ".."):
         raise FileError(f"{where}: expected a file name")
-    allowed = tuple(s.lower() for s in suffixes) if suffixes is not None else None
-    if allowed is not None and given.suffix.lower() not in allowed:
-        raise FileError(f"{where}: unknown output suffix '{given.suffix}': expected a "
-                        f"{_either(allowed)} file")
     target = Path(os.path.realpath(given))
     try:
         existing: os.stat_result | None = os.stat(given)
@@ -155,6 +151,10 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
                                 "would destroy it; choose another output")
         if not os.access(target, os.W_OK):
             raise FileError(f"{where}: the file is read-only")
+    allowed = tuple(s.lower() for s in suffixes) if suffixes is not None else None
+    if allowed is not None and given.suffix.lower() not in allowed:
+        raise FileError(f"{where}: unknown output suffix '{given.suffix}': expected a "
+                        f"{_either(allowed)} file")
     folder = target.parent
     if not folder.is_dir():
         raise FileError(f"{where}: folder '{given.parent}' does not exist")

@@ -42,6 +42,7 @@ TEXT_MIN_ROW = 256  # a long text is cut into batch rows of at least this many c
 HISTORY_ROWS = 200  # training rows kept in a series checkpoint (plots, generate's history)
 HELD_OUT_ROWS = 2000  # held-out rows kept for the forecast plot's truth line
 PLOT_HISTORY = 90  # history rows drawn before a forecast
+MAX_HORIZON = 100_000  # generate --kind series: steps forecast
 TEXT_SUFFIXES = (".txt",)
 SERIES_SUFFIXES = (".csv", ".png")
 
@@ -80,7 +81,8 @@ def stream_kinds(command: str) -> Callable[[F], F]:
                                   "last of --columns]."),
             ]
         if command == "generate":
-            options.append(click.option("--horizon", default=None, type=click.IntRange(1),
+            options.append(click.option("--horizon", default=None,
+                                        type=click.IntRange(1, MAX_HORIZON),
                                         help="Series: steps to forecast [default: 30]."))
         for option in reversed(options):
             wrapper = option(wrapper)

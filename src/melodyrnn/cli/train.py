@@ -145,7 +145,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     rests = sum(1 for m in melodies for n in m.notes if n.pitch is None)
     notes = sum(len(m) for m in melodies) - rests  # counted as `data stats` counts them
     network = model_config.arch if init is None else init.model_config.arch
-    tokens = (f"{codec.vocab_size} distinct tokens" if init is None else
+    tokens = (f"{plural(codec.vocab_size, 'distinct token')}" if init is None else
               f"{codec.vocab_size} tokens ({codec.vocab_size - init.codec.vocab_size} new)")
     resting = f" (+ {plural(rests, 'rest')})" if rests else ""
     say(f"training {network} on {plural(len(melodies), 'melody', 'melodies')}, "

@@ -452,13 +452,21 @@ class NoMelodies(MelodyError):
     def __init__(self, sources: list[str], rejected: list[Rejection], files: int) -> None:
         self.rejected, self.files = rejected, files
         if len(rejected) == 1:
-            line = f"{rejected[0].source}: {rejected[0].reason}"
+            line = _named(rejected[0])
         else:
-            shown = "; ".join(f"{r.source}: {r.reason}" for r in rejected[:SUMMARY_EXAMPLES])
+            shown = "; ".join(_named(r) for r in rejected[:SUMMARY_EXAMPLES])
             more = len(rejected) - SUMMARY_EXAMPLES
             line = (f"no usable melodies in {', '.join(sources)}: {shown}"
                     + (f"; and {more} more rejected" if more > 0 else ""))
         super().__init__(line)
+
+
+def _named(rejection: Rejection) -> str:
+    """'song.mid: no notes'; a reason that already names its file (with a line and column)
+    is not prefixed again."""
+    if rejection.reason.startswith(f"{rejection.source}:"):
+        return rejection.reason
+    return f"{rejection.source}: {rejection.reason}"
 
 
 def _transpose(melodies: list[Melody], mode: str | None) -> tuple[list[Melody], list[int]]:
