@@ -162,7 +162,7 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
         raise FileError(f"{where}: cannot write in folder '{given.parent}': permission denied")
     longest = os.pathconf(folder, "PC_NAME_MAX")
     if len(os.fsencode(target.name)) > longest:
-        raise FileError(f"{where}: the file name is longer than {longest} bytes")
+        raise FileError(f"{where}: the file name is too long (more than {longest} bytes)")
     return given
 
 

@@ -186,7 +186,7 @@ def open_midi(path: str | Path, clip: bool = False):
     data = read_bytes(path, what="MIDI file")
     try:
         return mido.MidiFile(file=io.BytesIO(data), clip=clip)
-    except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError) as err:
+    except Exception as err:  # mido raises many kinds (KeySignatureError, EOFError, ...)
         raise MelodyError(f"{path}: not a readable MIDI file ({_describe(err)})") from None
 
 
