@@ -115,7 +115,9 @@ def load(path: str | Path) -> Checkpoint:
 
     try:
         config = _model_config(payload.get("model_config"))
-        _check_weights(payload.get("state_dict"), config, payload.get(CHECKSUM_KEY))
+        shape = shape_of(config)  # on the meta device: a huge config allocates nothing
+        check_size(config, shape)
+        _check_weights(payload.get("state_dict"), shape, payload.get(CHECKSUM_KEY))
         _check_tensor_bytes(payload, config)
         codec = _codec(payload.get("codec"), config)
         train_config = _plain_dict(payload.get("train_config", {}), "train_config")
@@ -238,7 +240,6 @@ def _model_config(data: Any) -> ModelConfig:
     _typed_fields(ModelConfig, data, "model_config")
     config = ModelConfig(**data)
     check(config)
-    check_size(config)  # on the meta device: a huge config allocates nothing
     if not 1 <= config.window <= 256:
         raise MelodyError(f"model_config: window {config.window}: expected 1 to 256")
     if config.vocab_size < 1:
@@ -246,10 +247,11 @@ def _model_config(data: Any) -> ModelConfig:
     return config
 
 
-def _check_weights(weights: Any, config: ModelConfig, checksum: Any) -> None:
-    """Every weight the config's model has, of its shape and dtype, and nothing else."""
+def _check_weights(weights: Any, shape: SequenceModel, checksum: Any) -> None:
+    """Every weight the config's model (``shape``, on the meta device) has, of its shape and
+    dtype, and nothing else; and the checksum, if the file has one."""
     weights = _plain_dict(weights, "state_dict")
-    expected = shape_of(config).state_dict()  # the meta device: nothing allocated
+    expected = shape.state_dict()
     missing = sorted(set(expected) - set(weights))
     extra = sorted(set(weights) - set(expected))
     if missing or extra:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.cells import GateLSTMCore
@@ -300,16 +301,27 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+class _SkipInit(TorchFunctionMode):
+    """Leaves ``torch.nn.init`` undone: on the meta device only shapes exist, and initialising
+    meta tensors would run torch's Python decompositions (and import ``torch._dynamo``)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__module__", "") == "torch.nn.init":
+            return args[0] if args else (kwargs or {}).get("tensor")
+        return func(*args, **(kwargs or {}))
+
+
 def shape_of(config: ModelConfig) -> SequenceModel:
     """The model a config describes, on the ``meta`` device: every parameter's name, shape and
     dtype, without allocating any weights (so a huge config costs nothing to inspect)."""
-    with torch.device("meta"):
+    with torch.device("meta"), _SkipInit():
         return SequenceModel(config)
 
 
-def check_size(config: ModelConfig) -> None:
-    """MelodyError unless the model fits ``MAX_PARAMETERS`` (checked before building it)."""
-    count = count_parameters(shape_of(config))
+def check_size(config: ModelConfig, shape: SequenceModel | None = None) -> None:
+    """MelodyError unless the model fits ``MAX_PARAMETERS`` (checked before building it);
+    ``shape`` is ``shape_of(config)`` if the caller has it already."""
+    count = count_parameters(shape if shape is not None else shape_of(config))
     if count > MAX_PARAMETERS:
         raise MelodyError(f"the model would have {count:,} parameters: expected at most "
                           f"{MAX_PARAMETERS:,} (lower --hidden, --layers, --embedding-dim, or "
