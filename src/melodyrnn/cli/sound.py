@@ -6,6 +6,7 @@ numpy, music21) happen inside the commands so ``melodyrnn --help`` stays instant
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -88,12 +89,13 @@ def render(file: Path, output: Path, soundfont: Path | None, bpm: float | None,
     try:
         to_stdout = is_stdout(output)
         if not to_stdout:  # before any work; never over the input, a device or a FIFO
-            check_output(output, inputs=[file, soundfont or ""], suffixes=AUDIO_SUFFIXES)
+            check_output(output, inputs=[p for p in (file, soundfont) if p],
+                         suffixes=AUDIO_SUFFIXES)
         midi = load_midi(file, bpm=bpm, program=program)
         if to_stdout:
             rendered = render_midi(midi, soundfont=soundfont, synth=synth, source=str(file))
-            click.get_binary_stream("stdout").write(wav_bytes(rendered.samples,
-                                                              rendered.sample_rate))
+            sys.stdout.buffer.write(wav_bytes(rendered.samples, rendered.sample_rate))
+            sys.stdout.flush()
         else:
             rendered = render_to_wav(midi, output, soundfont=soundfont, synth=synth,
                                      source=str(file))

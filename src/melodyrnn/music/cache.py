@@ -13,12 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.files import atomic_write, read_bytes
+from melodyrnn.files import atomic_write, max_file_bytes, read_bytes
 from melodyrnn.music.keys import split_key
 from melodyrnn.music.melody import Melody, Note, length_problem
 from melodyrnn.music.readers import READER_VERSION, Piece, Rejection
 
 CACHE_FORMAT = "melodyrnn-ingest"
+CACHE_ENTRY_FACTOR = 4  # an entry may be this much larger than the largest input file
 SOURCE_MARK = "\0source\0"  # stands for the file's path inside cached rejection reasons
 
 
@@ -99,7 +100,8 @@ def read_cache(path: Path, source: str) -> list[Piece] | None:
     """The pieces cached at ``path`` for ``source``, or None if missing or damaged (then the
     file is parsed again and the entry rewritten)."""
     try:
-        return decode_pieces(json.loads(read_bytes(path, what="cache entry")), source)
+        entry = read_bytes(path, CACHE_ENTRY_FACTOR * max_file_bytes(), "cache entry")
+        return decode_pieces(json.loads(entry), source)
     except Exception:  # missing, unreadable, edited or from another version: parse again
         return None
 
