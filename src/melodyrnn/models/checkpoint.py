@@ -128,7 +128,7 @@ def load(path: str | Path) -> Checkpoint:
         model = SequenceModel(config)
         model.load_state_dict(payload["state_dict"])
     except (MelodyError, KeyError, TypeError, ValueError, RuntimeError, IndexError,
-            AttributeError, OverflowError) as err:
+            AttributeError, ArithmeticError) as err:
         reason = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise unusable(" ".join(str(reason).split())[:240]) from None
     model.eval()
@@ -339,13 +339,25 @@ def _check_metadata(metadata: dict[str, Any], codec: TokenCodec) -> None:
         if not isinstance(key, str):
             raise MelodyError(f"metadata: key {key!r} is not a key")
         split_key(key)
-    primer = metadata.get("primer", [])
-    if codec.kind != "series" and (not isinstance(primer, list) or not all(
-            type(i) is int and 0 <= i < codec.vocab_size for i in primer)):
+    if codec.kind != "series" and not _token_ids(metadata.get("primer", []), codec):
         raise MelodyError("metadata: the primer must be token ids of the codec")
+    openings = metadata.get("openings", [])
+    if not isinstance(openings, list) or not all(
+            isinstance(o, dict) and _token_ids(o.get("tokens"), codec) for o in openings):
+        raise MelodyError("metadata: openings must hold token ids of the codec")
+    for opening in openings:  # each must rebuild a melody: metre, tempo, key, pickup
+        if opening.get("key") is not None:
+            split_key(str(opening["key"]))
+        if hasattr(codec, "opened"):
+            codec.opened(opening)
     indices = metadata.get("valid_indices", [])
     if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
         raise MelodyError("metadata: valid_indices must be melody numbers")
+
+
+def _token_ids(ids: Any, codec: TokenCodec) -> bool:
+    return isinstance(ids, list) and all(type(i) is int and 0 <= i < codec.vocab_size
+                                         for i in ids)
 
 
 def _unpickling_reason(err: pickle.UnpicklingError) -> str:
