@@ -162,6 +162,8 @@ def checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     tampered("metadata-key", "not a", lambda p: p["metadata"].update(key="H major"))
     tampered("metadata-type", "metadata must be", lambda p: p.update(metadata=[1, 2]))
     tampered("batching", "batching", lambda p: p["train_config"].update(batching="magic"))
+    tampered("openings", "openings", lambda p: p["metadata"].update(
+        openings=[{"tokens": [10**6], "pickup": [1, 0]}]))
 
     def corrupt(payload) -> None:  # a flipped weight: the stored checksum no longer matches
         name = sorted(payload["state_dict"])[0]
