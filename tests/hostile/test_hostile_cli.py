@@ -26,8 +26,6 @@ from make_corpus import (
     symlink_loop,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 PARSE_SECONDS = 10.0  # default limit per file (or ABC tune); `--parse-timeout` changes it
+REPEAT_SECONDS = 0.25
 
 
 class ParseTimeout(BaseException):
@@ -36,7 +37,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         raise ParseTimeout(seconds)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Fires again every REPEAT_SECONDS: a raise that lands in a finaliser is swallowed
+    # by Python (an "unraisable" exception), and the next one then stops the block.
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
     try:
         yield
     finally:
