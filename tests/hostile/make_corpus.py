@@ -126,6 +126,16 @@ def symlink_loop(folder: Path) -> Path:
 
 # --- checkpoints ------------------------------------------------------------------------------
 
+def tamper(good: Path, path: Path, change) -> Path:
+    """A copy of the checkpoint ``good`` at ``path``, its payload changed by ``change``."""
+    import torch
+
+    payload = torch.load(good, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    return path
+
+
 def checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     """Tampered copies of the checkpoint ``good``: {case: (path, expected fragment)}."""
     import torch
@@ -134,11 +144,7 @@ def checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     cases: dict[str, tuple[Path, str]] = {}
 
     def tampered(name: str, expected: str, change) -> None:
-        payload = torch.load(good, weights_only=True)
-        change(payload)
-        path = folder / f"{name}.pt"
-        torch.save(payload, path)
-        cases[name] = (path, expected)
+        cases[name] = (tamper(good, folder / f"{name}.pt", change), expected)
 
     def config(**values):
         return lambda payload: payload["model_config"].update(values)
@@ -184,7 +190,7 @@ def checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
         for member in source.infolist():
             archive.writestr(member, source.read(member), zipfile.ZIP_DEFLATED)
         with archive.open("archive/data/huge", "w", force_zip64=True) as huge:
-            for _ in range(256):
+            for _ in range(64):  # 64 MB from a few kB
                 huge.write(b"\0" * MB)
     cases["zip-bomb"] = (bomb, "compressed archive member")
     fifo = folder / "fifo.pt"

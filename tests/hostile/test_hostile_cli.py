@@ -24,6 +24,7 @@ from make_corpus import (
     music_files,
     resume_states,
     symlink_loop,
+    tamper,
 )
 
 
@@ -225,9 +226,11 @@ def test_outputs_that_would_destroy_data_are_refused_before_any_work(home):
 
 
 def test_the_real_entry_point_prints_one_line_and_no_traceback(home, nabiya_model):
-    files = music_files(home / "entry")
-    models = checkpoints(home / "entry-models", nabiya_model)
-    fifo = run_process(["data", "stats", files["a FIFO named like a MIDI file"][0]], home)
-    assert not fifo.problems("fifo.mid", "is a FIFO"), fifo.problems("fifo.mid", "is a FIFO")
-    big = run_process(["generate", "--model", models["hidden-30000"][0]], home)
-    assert not big.problems("hidden-30000.pt", "at most 2048"), big.problems("hidden-30000.pt")
+    fifo = home / "entry.mid"
+    os.mkfifo(fifo)
+    read = run_process(["data", "stats", fifo], home)
+    assert not read.problems("entry.mid", "is a FIFO"), read.problems("entry.mid", "is a FIFO")
+    huge = tamper(nabiya_model, home / "entry.pt",
+                  lambda payload: payload["model_config"].update(hidden=30000))
+    load = run_process(["generate", "--model", huge], home)
+    assert not load.problems("entry.pt", "at most 2048"), load.problems("entry.pt", "at most")
