@@ -16,7 +16,13 @@ from typing import Any, Protocol
 
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.writers import DEFAULT_PROGRAM
-from melodyrnn.sound.midi import Timeline, duration_seconds, load_midi, timeline
+from melodyrnn.sound.midi import (
+    Timeline,
+    check_audio_length,
+    duration_seconds,
+    load_midi,
+    timeline,
+)
 from melodyrnn.sound.ports import open_port
 
 MIDI_CHANNELS = 16
@@ -93,12 +99,13 @@ def play_to_port(midi: Any, port: str | int | OutputPort,
 
 
 def play_to_device(midi: Any, soundfont: str | Path | None = None,
-                   synth: str = "auto") -> PlaybackResult:
+                   synth: str = "auto", source: str = "the melody") -> PlaybackResult:
     """Render a MidiFile to audio and play it on the default sound device."""
     from melodyrnn.sound import audio
 
+    check_audio_length(midi, source)
     audio.check_sound_device()
-    rendered = audio.render_midi(midi, soundfont=soundfont, synth=synth)
+    rendered = audio.render_midi(midi, soundfont=soundfont, synth=synth, source=source)
     for note in rendered.notes:
         print(f"note: {note}", file=sys.stderr)
     audio.play_samples(rendered.samples, rendered.sample_rate)
@@ -110,7 +117,7 @@ def play_file(path: str | Path, port: str | int | OutputPort | None = None,
     """Play a .mid, .txt or score file to a MIDI port, or through the sound device if no port."""
     midi = load_midi(path, bpm, program)
     if port is None:
-        return play_to_device(midi)
+        return play_to_device(midi, source=str(path))
     return play_to_port(midi, port)
 
 
