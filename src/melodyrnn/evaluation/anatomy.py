@@ -50,8 +50,12 @@ def bars(melody: Melody) -> list[Bar]:
     return [tuple(grouped[bar]) for bar in sorted(grouped)]
 
 
+def key_of(melody: Melody) -> str | None:
+    """The melody's key, or the key analysed from its notes if it has none (None: no notes)."""
+    return melody.key or analyse_key(melody.notes)
+
+
 def tonic(melody: Melody) -> int | None:
-    """The pitch class of the melody's key's tonic (the key analysed from the notes if it has
-    none); None without pitched notes."""
-    key = melody.key or analyse_key(melody.notes)
+    """The pitch class of the tonic of ``key_of(melody)``; None without pitched notes."""
+    key = key_of(melody)
     return tonic_pitch_class(key) if key else None
