@@ -9,12 +9,14 @@ by 3) a beat is three units (a dotted quarter in 6/8); in any other metre it is 
 from __future__ import annotations
 
 import itertools
+import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 from melodyrnn.music.keys import analyse_key, tonic_pitch_class
 from melodyrnn.music.melody import Melody, Note
 
-Bar = tuple[tuple[Fraction, Note], ...]  # (position in the bar, note) of each note starting in it
+Bar = tuple[tuple[int, int, int | None], ...]  # (position, length, pitch) of notes starting in it
 
 
 def pitches(melody: Melody) -> list[int]:
@@ -34,19 +36,54 @@ def beat_length(melody: Melody) -> Fraction:
     return Fraction(4 * (3 if compound else 1), unit)
 
 
-def pitched_positions(melody: Melody) -> list[tuple[Fraction, Note]]:
-    """(position in its bar, note) for every pitched note, pickup taken into account."""
-    return [(at, n) for at, n in zip(melody.positions(), melody.notes) if n.pitch is not None]
+@dataclass(frozen=True)
+class Timeline:
+    """A melody's times in whole ticks (exact, and much faster to add up than Fractions)."""
+
+    notes: tuple[Note, ...]
+    starts: tuple[int, ...]  # each note's onset from the first note
+    lengths: tuple[int, ...]
+    pickup: int
+    bar: int
+    beat: int
+
+    @property
+    def end(self) -> int:
+        """When the last note stops."""
+        return self.starts[-1] + self.lengths[-1] if self.notes else 0
+
+    def position(self, tick: int) -> int:
+        """Where a time falls in its bar, in ticks: 0 = on the bar line."""
+        return (tick - self.pickup) % self.bar
+
+
+def timeline(melody: Melody) -> Timeline:
+    """The melody's onsets, lengths, pickup, bar and beat on a grid that holds them all."""
+    beat, bar = beat_length(melody), melody.bar_length
+    times = [n.duration for n in melody.notes] + [melody.pickup, bar, beat]
+    per_quarter = math.lcm(*{t.denominator for t in times})
+    lengths = [n.duration.numerator * (per_quarter // n.duration.denominator)
+               for n in melody.notes]
+    starts = [0, *itertools.accumulate(lengths)][: len(lengths)]
+    ticks = [int(t * per_quarter) for t in (melody.pickup, bar, beat)]
+    return Timeline(melody.notes, tuple(starts), tuple(lengths), *ticks)
+
+
+def pitched_positions(melody: Melody) -> tuple[Timeline, list[tuple[int, int]]]:
+    """The timeline, and (position in its bar, length) in ticks of every pitched note."""
+    line = timeline(melody)
+    return line, [(line.position(start), length) for start, length, note
+                  in zip(line.starts, line.lengths, line.notes) if note.pitch is not None]
 
 
 def bars(melody: Melody) -> list[Bar]:
-    """The notes and rests starting in each bar from the first bar line on (the pickup bar is
-    left out), with their positions; bars in which nothing starts are left out too."""
-    grouped: dict[int, list[tuple[Fraction, Note]]] = {}
-    for onset, note in zip(melody.onsets(), melody.notes):
-        if onset >= melody.pickup:
-            bar = (onset - melody.pickup) // melody.bar_length
-            grouped.setdefault(int(bar), []).append((melody.position_in_bar(onset), note))
+    """(position, length, pitch) in ticks of the notes and rests starting in each bar from the
+    first bar line on (the pickup bar is left out); bars in which nothing starts are left out."""
+    line, grouped = timeline(melody), {}
+    for start, length, note in zip(line.starts, line.lengths, line.notes):
+        if start >= line.pickup:
+            bar = (start - line.pickup) // line.bar
+            grouped.setdefault(bar, []).append((line.position(start), length, note.pitch))
     return [tuple(grouped[bar]) for bar in sorted(grouped)]
 
 

@@ -25,7 +25,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from melodyrnn.evaluation.anatomy import beat_length, intervals, key_of, pitched_positions, pitches
+from melodyrnn.evaluation.anatomy import (
+    beat_length,
+    intervals,
+    key_of,
+    pitched_positions,
+    pitches,
+    timeline,
+)
 from melodyrnn.evaluation.samplestats import METRICS
 from melodyrnn.music.keys import MODE_STEPS, split_key, tonic_pitch_class
 from melodyrnn.music.melody import Melody
@@ -58,8 +65,9 @@ def last_length(melody: Melody) -> float:
 
 def syncopation(melody: Melody) -> float:
     """Share of notes that start off a beat and still sound on the next beat."""
-    beat, placed = beat_length(melody), pitched_positions(melody)
-    held = sum(at % beat != 0 and at % beat + n.duration > beat for at, n in placed)
+    line, placed = pitched_positions(melody)
+    held = sum(at % line.beat != 0 and at % line.beat + length > line.beat
+               for at, length in placed)
     return held / len(placed) if placed else 0.0
 
 
@@ -92,11 +100,9 @@ def direction_changes(melody: Melody) -> float:
 
 def peak_position(melody: Melody) -> float:
     """When the highest note first sounds, as a share of the melody's length."""
-    pitched = [(onset, n.pitch) for onset, n in zip(melody.onsets(), melody.notes) if not n.is_rest]
-    if not pitched or not melody.total_duration:
-        return 0.0
-    onset, _ = max(pitched, key=lambda pair: (pair[1], -pair[0]))
-    return float(onset / melody.total_duration)
+    line = timeline(melody)
+    pitched = [(n.pitch, -start) for start, n in zip(line.starts, line.notes) if not n.is_rest]
+    return -max(pitched)[1] / line.end if pitched else 0.0
 
 
 def last_interval(melody: Melody) -> float:

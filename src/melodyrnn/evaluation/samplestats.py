@@ -13,15 +13,14 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 
 from melodyrnn.evaluation.anatomy import (
     Bar,
     bars,
-    beat_length,
     intervals,
     pitched_positions,
     pitches,
+    timeline,
     tonic,
 )
 from melodyrnn.music.keys import key_pitch_classes
@@ -92,25 +91,23 @@ def repeated_ngram_rate(melody: Melody, n: int = NGRAM) -> float:
 
 def held_across_bar_share(melody: Melody) -> float:
     """Share of notes that start in one bar and still sound after the next bar line."""
-    placed = pitched_positions(melody)
-    length = melody.bar_length
-    return sum(at + n.duration > length for at, n in placed) / len(placed) if placed else 0.0
+    line, placed = pitched_positions(melody)
+    return sum(at + length > line.bar for at, length in placed) / len(placed) if placed else 0.0
 
 
-def _onset_share(melody: Melody, test: Callable[[Fraction], bool]) -> float:
-    placed = pitched_positions(melody)
-    return sum(test(at) for at, _ in placed) / len(placed) if placed else 0.0
+def _onset_share(melody: Melody, test: Callable[[int, int], bool]) -> float:
+    line, placed = pitched_positions(melody)
+    return sum(test(at, line.beat) for at, _ in placed) / len(placed) if placed else 0.0
 
 
 def on_beat_share(melody: Melody) -> float:
     """Share of notes that start on a beat (compound metres: every three units)."""
-    beat = beat_length(melody)
-    return _onset_share(melody, lambda at: at % beat == 0)
+    return _onset_share(melody, lambda at, beat: at % beat == 0)
 
 
 def downbeat_share(melody: Melody) -> float:
     """Share of notes that start on a bar line."""
-    return _onset_share(melody, lambda at: at == 0)
+    return _onset_share(melody, lambda at, beat: at == 0)
 
 
 def _repeated_share(melody: Melody, content: Callable[[Bar], object]) -> float:
@@ -130,7 +127,8 @@ def repeated_bar_share(melody: Melody) -> float:
 def repeated_rhythm_share(melody: Melody) -> float:
     """Share of bars, from the second on, whose rhythm (onsets, lengths, rests) repeats an
     earlier bar's, whatever the pitches."""
-    return _repeated_share(melody, lambda bar: tuple((at, n.duration, n.is_rest) for at, n in bar))
+    return _repeated_share(melody, lambda bar: tuple((at, length, pitch is None)
+                                                     for at, length, pitch in bar))
 
 
 def ends_on_tonic(melody: Melody) -> float:
@@ -141,7 +139,8 @@ def ends_on_tonic(melody: Melody) -> float:
 
 def ends_on_bar_line(melody: Melody) -> float:
     """1 if the melody (pickup taken into account) ends exactly on a bar line, else 0."""
-    return float(melody.position_in_bar(melody.total_duration) == 0)
+    line = timeline(melody)
+    return float(line.position(line.end) == 0)
 
 
 METRICS: dict[str, Callable[[Melody], float]] = {
