@@ -12,6 +12,7 @@ from melodyrnn.evaluation.samplestats import (
     ends_on_bar_line,
     ends_on_tonic,
     held_across_bar_share,
+    last_note_on_downbeat,
     leap_share,
     mean_abs_interval,
     on_beat_share,
@@ -147,10 +148,19 @@ def test_ends_on_a_bar_line_counts_the_upbeat(kindel):
     assert ends_on_bar_line(song("\\time 2/4\nc4 d4 e4")) == 0.0
 
 
+def test_last_note_on_the_downbeat_reads_the_upbeat_and_skips_trailing_rests(kindel):
+    assert last_note_on_downbeat(kindel) == 1.0  # a2. opens the last bar
+    assert last_note_on_downbeat(song(KINDEL.format(partial=""))) == 0.0
+    # Essen often writes the last bar short: "... | f4" still ends on the downbeat.
+    assert last_note_on_downbeat(song("\\time 2/4\nbes4 g8 g8 f4")) == 1.0
+    assert last_note_on_downbeat(song("\\time 2/4\nbes4 g8 g8 f4 r4")) == 1.0
+    assert last_note_on_downbeat(song("\\time 2/4\nbes4 g8 g8 f4 g4")) == 0.0
+
+
 def test_compare_has_a_row_for_every_new_statistic():
     rows = compare([song(REPEATS)], [song(REPEATS), song("c4 d4 e4 f4 g4 a4 b4 c'4")])
     names = [row["metric"] for row in rows]
     for name in ("notes across bar lines", "onsets on a beat", "onsets on the downbeat",
                  "repeated bars", "repeated bar rhythms", "ends on the tonic",
-                 "ends on a bar line"):
+                 "last note on the downbeat", "ends on a bar line"):
         assert name in names

@@ -137,6 +137,12 @@ def ends_on_tonic(melody: Melody) -> float:
     return float(bool(notes) and notes[-1] % 12 == home)
 
 
+def last_note_on_downbeat(melody: Melody) -> float:
+    """1 if the last note starts on a bar line (the usual place of a final tonic), else 0."""
+    _, placed = pitched_positions(melody)
+    return float(bool(placed) and placed[-1][0] == 0)
+
+
 def ends_on_bar_line(melody: Melody) -> float:
     """1 if the melody (pickup taken into account) ends exactly on a bar line, else 0."""
     line = timeline(melody)
@@ -158,6 +164,7 @@ METRICS: dict[str, Callable[[Melody], float]] = {
     "repeated bars": repeated_bar_share,
     "repeated bar rhythms": repeated_rhythm_share,
     "ends on the tonic": ends_on_tonic,
+    "last note on the downbeat": last_note_on_downbeat,
     "ends on a bar line": ends_on_bar_line,
 }
 
