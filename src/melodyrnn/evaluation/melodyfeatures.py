@@ -3,6 +3,7 @@
 Every statistic of ``samplestats.METRICS`` (tonality, intervals, metre, repetition and
 endings), plus features of rhythm, contour and tonality that a listener also hears:
 
+- form: the length in bars;
 - rhythm: entropy of the note lengths, mean length in beats (log2), share of rests, the
   last note's length in beats, share of notes that start off a beat and sound across the
   next one (syncopation);
@@ -10,9 +11,6 @@ endings), plus features of rhythm, contour and tonality that a listener also hea
   that move), share of direction changes, where the highest note falls (0 = first onset,
   1 = the end), size of the last interval, the longest run of one pitch;
 - tonality: share of notes on the tonic, and on the tonic triad of the melody's key.
-
-The length of a melody is left out on purpose: ``evaluate --samples`` caps samples at the
-real melodies' median length, so length would tell the cap, not the model.
 """
 
 from __future__ import annotations
@@ -36,6 +34,12 @@ from melodyrnn.evaluation.anatomy import (
 from melodyrnn.evaluation.samplestats import METRICS
 from melodyrnn.music.keys import MODE_STEPS, split_key, tonic_pitch_class
 from melodyrnn.music.melody import Melody
+
+
+def length_in_bars(melody: Melody) -> float:
+    """How many bars the melody lasts (the pickup counts as part of a bar)."""
+    line = timeline(melody)
+    return line.end / line.bar
 
 
 def duration_entropy(melody: Melody) -> float:
@@ -137,6 +141,7 @@ def triad_share(melody: Melody) -> float:
 
 FEATURES: dict[str, Callable[[Melody], float]] = {
     **METRICS,
+    "length (bars)": length_in_bars,
     "note-length entropy (bits)": duration_entropy,
     "mean log2 note length (beats)": mean_log_length,
     "rests": rest_share,

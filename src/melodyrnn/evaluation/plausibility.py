@@ -11,13 +11,15 @@ two-sample tests (``twosample``) against the real melodies whose openings were u
 - real vs real: two disjoint halves of the shuffled real melodies, ``count`` each at most,
   which shows what chance looks like on these features and this many melodies;
 - Markov vs real: an order-2 Markov chain of the training melodies (``markov``),
-  continuing the same openings by as many notes at most.
+  continuing the same openings.
+
+Samples stop at the model's end token or at the length of the longest real melody, so a
+model that ends melodies as real ones end is never cut short by the test itself.
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -72,7 +74,7 @@ def judge(real: Sequence[Melody], training: Sequence[Melody], generate: Generate
     compared = shuffled[:count]
     sources = [*range(len(compared)), *rng.choices(range(len(compared)), k=count - len(compared))]
     openings = [compared[i].with_notes(compared[i].notes[:width]) for i in sources]
-    length = max(1, int(statistics.median(len(m) for m in real)) - width)
+    length = max(1, max(len(m) for m in real) - width)  # never cuts a melody a real one matches
     samples = [generate(opening, length, i) for i, opening in enumerate(openings)]
     chain = MarkovChain.fit(training)
     markov = [chain.continue_melody(opening, length, rng) for opening in openings]
