@@ -161,9 +161,11 @@ def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequ
                   rng_seed: int = 0) -> plausibility.PlausibilityReport:
     """``evaluate --samples``: ``count`` continuations of real openings (the model's window
     long), their statistics and two-sample tests against ``real``, with the baselines."""
+    stop = Constraints(stop_id=checkpoint.codec.end_id)  # a melody ends at its end token
+
     def sample(opening: Melody, length: int, index: int) -> Melody:
         return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed + index,
-                              memory=memory)[0]
+                              constraints=stop, memory=memory)[0]
 
     return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
                               checkpoint.codec.covers, rng_seed)

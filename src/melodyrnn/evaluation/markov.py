@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from melodyrnn.music.melody import Melody, Note
 
 ORDER = 2
-
-Outcome = Note | None  # None: the melody ends
+END = -1  # the outcome "the melody ends here"
+UNKNOWN = -2  # a note the chain never saw: no context holding it was counted
 
 
 class MarkovChain:
@@ -24,26 +24,32 @@ class MarkovChain:
 
     def __init__(self, order: int = ORDER) -> None:
         self.order = order
-        self.counts: dict[tuple[Note, ...], Counter[Outcome]] = {}
+        self.notes: list[Note] = []  # the notes seen, by id
+        self.ids: dict[Note, int] = {}
+        self.counts: dict[tuple[int, ...], dict[int, int]] = {}
 
     @classmethod
     def fit(cls, melodies: Sequence[Melody], order: int = ORDER) -> MarkovChain:
         """A chain counted over the notes of melodies."""
         chain = cls(order)
+        grams: Counter[tuple[tuple[int, ...], int]] = Counter()
         for melody in melodies:
-            notes: list[Outcome] = [*melody.notes, None]
-            for i, outcome in enumerate(notes):
-                for length in range(min(order, i) + 1):
-                    context = tuple(melody.notes[i - length : i])
-                    chain.counts.setdefault(context, Counter())[outcome] += 1
+            ids = [chain.ids.setdefault(n, len(chain.ids)) for n in melody.notes] + [END]
+            for length in range(order + 1):
+                grams.update((tuple(ids[i - length : i]), ids[i]) for i in range(length, len(ids)))
+        chain.notes = list(chain.ids)
+        for (context, outcome), count in grams.items():
+            chain.counts.setdefault(context, {})[outcome] = count
         return chain
 
-    def next_outcome(self, notes: Sequence[Note], rng: random.Random) -> Outcome:
+    def next_outcome(self, notes: Sequence[Note], rng: random.Random) -> Note | None:
         """A next note (or None: the end) drawn after notes, from the longest known context."""
-        for length in range(min(self.order, len(notes)), -1, -1):
-            counts = self.counts.get(tuple(notes[len(notes) - length :]))
+        ids = [self.ids.get(n, UNKNOWN) for n in notes[len(notes) - self.order :]]
+        for length in range(len(ids), -1, -1):
+            counts = self.counts.get(tuple(ids[len(ids) - length :]))
             if counts:
-                return rng.choices(list(counts), weights=list(counts.values()))[0]
+                outcome = rng.choices(list(counts), weights=list(counts.values()))[0]
+                return None if outcome == END else self.notes[outcome]
         return None
 
     def continue_melody(self, opening: Melody, length: int, rng: random.Random) -> Melody:
