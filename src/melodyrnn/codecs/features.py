@@ -116,8 +116,8 @@ class NoteFeatures:
     def push(self, token: int) -> list[int]:
         """Take the next token of the melody; return its feature columns (groups in order)."""
         note = self.token_notes[token]
-        if note is None:
-            raise MelodyError("the end token has no features: nothing follows it")
+        if note is None:  # the end token: nothing follows it, so it changes nothing
+            return [0] * self.width
         onset = self.now
         self.onsets.append(onset)
         self.tokens.append(token)
