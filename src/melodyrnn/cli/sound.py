@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from melodyrnn.cli.common import MidiChoice, midi_api_option, midi_options, note
 from melodyrnn.errors import MelodyError
 
 SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
@@ -32,37 +33,41 @@ program_option = click.option("--program", type=click.IntRange(0, 127), default=
 
 
 @click.command()
-def ports() -> None:
-    """List the MIDI output ports, numbered for `play --port`."""
-    from melodyrnn.sound.ports import output_names
+@midi_api_option
+@click.option("--input", "inputs", is_flag=True,
+              help="List the MIDI input ports (for `jam --in`) instead of the outputs.")
+def ports(midi_api: str, inputs: bool) -> None:
+    """List the MIDI output (or input) ports of each MIDI system, numbered for --port."""
+    from melodyrnn.sound.ports import survey
 
-    try:
-        names = output_names()
-    except MelodyError as err:
-        raise click.ClickException(str(err)) from None
-    if not names:
-        click.echo("no MIDI output ports (start a synthesiser, e.g. `fluidsynth -a alsa SF2`)",
-                   err=True)
-    for number, name in enumerate(names):
-        click.echo(f"{number}: {name}")
+    found = survey(midi_api, "input" if inputs else "output")
+    kind = "input" if inputs else "output"
+    for system, names in found.ports:
+        click.echo(f"{system.label} (--midi-api {system.key}):")
+        if not names:
+            click.echo(f"  no MIDI {kind} ports (start a synthesiser, e.g. "
+                       f"`fluidsynth -a {system.key} -m {system.key} SF2`)", err=True)
+        for number, name in enumerate(names):
+            click.echo(f"{number}: {name}")
+    for _, err in found.failures:
+        note(f"note: {err}")
 
 
 @click.command()
 @click.argument("file", type=_existing_file())
 @click.option("--port", "port", default=None, metavar="NAME|NUM",
               help="MIDI output port by number or (part of its) name; see `melodyrnn ports`. "
-                   "Without it, plays through the sound device.")
+                   "Without it (or --virtual), plays through the sound device.")
+@midi_options
 @bpm_option
 @program_option
-def play(file: Path, port: str | None, bpm: float | None, program: int | None) -> None:
+def play(file: Path, port: str | None, midi: MidiChoice, bpm: float | None,
+         program: int | None) -> None:
     """Play a .mid, .txt or .musicxml FILE to a MIDI port or the sound device (Ctrl-C stops)."""
-    from melodyrnn.sound.playback import play_file
+    from melodyrnn.sound.playback import play as play_source
 
-    try:
-        result = play_file(file, port=port, bpm=bpm, program=program)
-    except MelodyError as err:
-        raise click.ClickException(str(err)) from None
-    click.echo(f"played {file} ({_format_seconds(result.seconds)}) on {result.target}", err=True)
+    result = play_source(file, midi.target(port), bpm=bpm, program=program, say=note)
+    note(f"played {file} ({_format_seconds(result.seconds)}) on {result.target}")
 
 
 @click.command()
@@ -87,7 +92,7 @@ def render(file: Path, output: Path, soundfont: Path | None, bpm: float | None,
         rendered = render_to_wav(midi, output, soundfont=soundfont, synth=synth)
     except MelodyError as err:
         raise click.ClickException(str(err)) from None
-    for note in rendered.notes:
-        click.echo(f"note: {note}", err=True)
+    for remark in rendered.notes:
+        note(f"note: {remark}")
     click.echo(f"wrote {output} ({_format_seconds(rendered.seconds)}, {rendered.synth}, "
                f"{rendered.sample_rate} Hz)", err=True)
