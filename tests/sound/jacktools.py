@@ -197,10 +197,64 @@ class Player:
         self.close()
 
 
-def melodyrnn(*args: object, env: dict[str, str], **popen: object) -> subprocess.Popen:
-    """The real command line in a subprocess (``python -m melodyrnn ARGS``)."""
-    return subprocess.Popen([sys.executable, "-m", "melodyrnn", *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+@dataclass(frozen=True)
+class Finished:
+    """What a command-line subprocess did."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """The real command line in a subprocess (``python -m melodyrnn ARGS``), its output read
+    as it comes."""
+
+    def __init__(self, *args: object, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "melodyrnn", *map(str, args)],
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+                         for stream, lines in ((self.process.stdout, self.out),
+                                               (self.process.stderr, self.err))]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line)
+
+    def wait_for(self, text: str, timeout: float, stream: str = "err") -> str:
+        """The first line of stderr (or stdout) containing ``text``, once it is there."""
+        lines = self.err if stream == "err" else self.out
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in lines if text in line), None)
+            if found is not None:
+                return found
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} from melodyrnn: {''.join(self.err)}")
+            time.sleep(0.02)
+
+    def interrupt(self) -> None:
+        """Send SIGINT, what Ctrl-C sends."""
+        self.process.send_signal(signal.SIGINT)
+
+    def finish(self, timeout: float) -> Finished:
+        """Wait for the command to end."""
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"melodyrnn still running after {timeout} s: "
+                                 f"{''.join(self.err)}") from None
+        for reader in self._readers:
+            reader.join(10)
+        return Finished(self.process.returncode, "".join(self.out), "".join(self.err))
 
 
 @dataclass

@@ -7,7 +7,6 @@ subprocess, as a user would.
 
 from __future__ import annotations
 
-import signal
 import statistics
 import subprocess
 import time
@@ -16,14 +15,17 @@ from dataclasses import dataclass
 import mido
 import pytest
 from jacktools import (
+    Cli,
     JackServer,
+    Player,
     Recorder,
     cannot_run_fluidsynth,
     jack_ports,
-    melodyrnn,
     start_fluidsynth,
 )
 
+from melodyrnn.music.keys import analyse_key, key_pitch_classes
+from melodyrnn.music.notation import parse_text, parse_tokens
 from melodyrnn.sound.priority import realtime
 
 TICKS_PER_BEAT = 480
@@ -111,29 +113,9 @@ def summary(late: list[float]) -> str:
             f"p99.9 {at(0.999):.2f}, max {1000 * ordered[-1]:.2f}; {100 * within:.2f}% within 5 ms")
 
 
-@dataclass(frozen=True)
-class Finished:
-    """What a CLI subprocess did."""
-
-    code: int
-    out: str
-    err: str
-
-
-def finish(process: subprocess.Popen, timeout: float) -> Finished:
-    """Wait for a CLI subprocess to end."""
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"melodyrnn still running after {timeout} s: {err}") from None
-    return Finished(process.returncode, out, err)
-
-
 def test_ports_lists_the_jack_ports(jack: JackServer) -> None:
     with Recorder():
-        done = finish(melodyrnn("ports", "--midi-api", "jack", env=jack.env), 60)
+        done = Cli("ports", "--midi-api", "jack", env=jack.env).finish(60)
     assert done.code == 0, done.err
     assert "JACK (--midi-api jack):" in done.out
     assert any(line.split(": ", 1)[1] == "rec:in" for line in done.out.splitlines()
@@ -151,8 +133,7 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
     path = tmp_path / "song.mid"
     piece.midi.save(path)
     with Recorder() as recorder:
-        done = finish(melodyrnn("play", path, "--midi-api", "jack", "--port", "rec",
-                                     env=jack.env), timeout=240)
+        done = Cli("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env).finish(240)
         time.sleep(0.1)
     assert done.code == 0, done.err
     arrived = recorder.events
@@ -172,7 +153,8 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
 def hanging(arrived: list[tuple[float, tuple[int, ...]]]) -> set[tuple[int, int]]:
     """(channel, pitch) of notes left sounding: note-ons with no later note-off or all-notes-off."""
     sounding: set[tuple[int, int]] = set()
-    for _, (status, data, value, *_) in arrived:
+    for _, message in arrived:
+        status, data, value = (*message, 0, 0)[:3]
         kind, channel = status & 0xF0, status & 0x0F
         if kind == NOTE_ON and value > 0:
             sounding.add((channel, data))
@@ -187,12 +169,12 @@ def test_ctrl_c_mid_piece_leaves_no_note_hanging(jack: JackServer, tmp_path) -> 
     path = tmp_path / "song.mid"
     dense_piece(beats_slow=40, beats_fast=0, held=True).midi.save(path)
     with Recorder() as recorder:
-        process = melodyrnn("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env)
+        cli = Cli("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env)
         deadline = time.monotonic() + 60
         while len(recorder.events) < 100 and time.monotonic() < deadline:
             time.sleep(0.01)
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        done = finish(process, 30)
+        cli.interrupt()
+        done = cli.finish(30)
         time.sleep(0.1)
     assert done.code == 130 and "interrupted" in done.err, done.err
     arrived = recorder.events
@@ -215,8 +197,8 @@ def test_fluidsynth_plays_what_it_is_sent_by_part_of_its_name(jack: JackServer, 
     synth = start_fluidsynth(jack, "fsynth")
     try:
         synth.wait_until_listening(jack)
-        done = finish(melodyrnn("play", song, "--midi-api", "jack", "--port", "fsynth",
-                                     "--bpm", "400", env=jack.env), timeout=60)
+        done = Cli("play", song, "--midi-api", "jack", "--port", "fsynth", "--bpm", "400",
+                   env=jack.env).finish(60)
         assert done.code == 0, done.err
         assert "on fsynth:midi_00" in done.err
         deadline = time.monotonic() + 5
@@ -233,15 +215,15 @@ def test_virtual_port_waits_for_a_connection_then_plays(jack: JackServer, tmp_pa
     song = tmp_path / "song.txt"
     song.write_text("c4 e4 g4\n")
     with Recorder() as recorder:
-        process = melodyrnn("play", song, "--midi-api", "jack", "--virtual", "feed",
-                            "--wait", "60", "--bpm", "600", env=jack.env)
+        cli = Cli("play", song, "--midi-api", "jack", "--virtual", "feed", "--wait", "60",
+                  "--bpm", "600", env=jack.env)
         jack.wait_for_port("melodyrnn:feed", timeout=30)
         time.sleep(0.3)
         assert not recorder.events  # nothing is sent before the connection
         connected = time.monotonic()
         subprocess.run(["jack_connect", "melodyrnn:feed", recorder.name], env=jack.env,
                        check=True, timeout=10)
-        done = finish(process, 60)
+        done = cli.finish(60)
         time.sleep(0.1)
     assert done.code == 0, done.err
     assert "connected to rec:in" in done.err
@@ -255,9 +237,95 @@ def test_virtual_port_plays_after_the_wait_when_nobody_connects(jack: JackServer
     song = tmp_path / "song.txt"
     song.write_text("c4\n")
     started = time.monotonic()
-    done = finish(melodyrnn("play", song, "--midi-api", "jack", "--virtual", "lonely",
-                                 "--wait", "1", env=jack.env), timeout=60)
+    done = Cli("play", song, "--midi-api", "jack", "--virtual", "lonely", "--wait", "1",
+               env=jack.env).finish(60)
     assert done.code == 0, done.err
     assert "no connection after 1 s; playing anyway" in done.err
     assert time.monotonic() - started >= 1
     assert "melodyrnn:lonely" not in jack_ports(jack.name)  # closed on exit
+
+
+# --- jam: call and response ----------------------------------------------------------------
+
+# Two bars of 4/4 each, ending on a bar line: 나비야 at 100 bpm, then an A-minor phrase faster.
+PHRASES = (("g8 e8 e4 f8 d8 d4 c8 d8 e8 f8 g8 g8 g4", 100),
+           ("a8 c'8 e'4 d'8 c'8 b4 a8 b8 c'8 d'8 e'4 a4", 132))
+LATENCY_BOUND = 0.100  # the issue's bound from recognising the pause to the first answer
+
+
+def play_phrase(player: Player, text: str, bpm: float, gate: float = 0.9) -> tuple[float, float]:
+    """Play song text on a port in time, each note held for ``gate`` of its length; the
+    moments of the first note-on and the last release."""
+    beat = 60 / bpm
+    start = time.monotonic() + 0.05
+    at, release = 0.0, start
+    for note in parse_tokens(text).notes:
+        length = float(note.duration) * beat
+        if note.pitch is not None:
+            wait_until(start + at)
+            player.send(NOTE_ON, note.pitch, 90)
+            wait_until(start + at + gate * length)
+            release = player.send(NOTE_OFF, note.pitch, 0)
+        at += length
+    return start, release
+
+
+def wait_until(moment: float) -> None:
+    while (left := moment - time.monotonic()) > 0:
+        time.sleep(min(left, 0.005))
+
+
+def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """The slope of the least-squares line through the points and the largest distance from it."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return slope, max(abs(y - my - slope * (x - mx)) for x, y in zip(xs, ys))
+
+
+def test_jam_answers_each_phrase_soon_in_key_in_tempo_and_at_length(jack: JackServer, capsys
+                                                                    ) -> None:
+    """A scripted player plays two phrases, pausing after each; the bundled model answers
+    each within the latency bound of the pause being recognised, keeps to the phrase's key,
+    plays in the phrase's tempo and lasts the bars asked for; Ctrl-C then silences it."""
+    wait_beats, bars = 2, 2
+    latencies = []
+    with Player() as player, Recorder() as recorder:
+        cli = Cli("jam", "--in", player.name, "--out", recorder.name, "--midi-api", "jack",
+                  "--bars", bars, "--wait", wait_beats, "--time", "4/4", env=jack.env)
+        assert "player:out" in cli.wait_for("listening on", timeout=120)
+        for number, (text, bpm) in enumerate(PHRASES, 1):
+            _, released = play_phrase(player, text, bpm)
+            recognised = released + wait_beats * 60 / bpm  # the pause is complete
+            while sum("\\title answer" in line for line in cli.out) < number:
+                cli.wait_for("\\title answer", timeout=60, stream="out")
+                time.sleep(0.05)
+            time.sleep(0.3)
+            answer = parse_text("".join(cli.out))[-1]
+            heard = [(at, m) for at, m in recorder.events
+                     if at > recognised - 1 and m[0] & 0xF0 == NOTE_ON and m[2]]
+            assert heard, "".join(cli.err)
+            latencies.append(heard[0][0] - recognised)
+            key = analyse_key(parse_tokens(text).notes)
+            assert f"in {key}" in cli.err[-1]
+            scale = key_pitch_classes(key)
+            assert all(n.pitch % 12 in scale for n in answer.notes if n.pitch is not None), key
+            assert answer.total_duration == bars * 4, cli.err  # whole bars: ends on a bar line
+            pitches = [n.pitch for n in answer.notes if n.pitch is not None]
+            assert [m[1] for _, m in heard] == pitches  # what arrived is what it printed
+            due = [float(t) * 60 / bpm for t, n in zip(answer.onsets(), answer.notes)
+                   if n.pitch is not None]
+            pace, wobble = fit_line(due, [at for at, _ in heard])
+            assert abs(pace - 1) < 0.015, f"played at {bpm / pace:.1f} bpm, not {bpm}"
+            assert wobble < 0.010, f"notes off the beat by up to {1000 * wobble:.1f} ms"
+        cli.interrupt()
+        done = cli.finish(30)
+        time.sleep(0.1)
+    assert done.code == 130, done.err
+    reports = [line.strip() for line in done.err.splitlines() if line.startswith("heard")]
+    with capsys.disabled():
+        print("\njam: first answered notes " + ", ".join(f"{1000 * x:.1f}" for x in latencies)
+              + " ms after the pauses; " + "; ".join(reports))
+    assert max(latencies) < LATENCY_BOUND, done.err
+    silenced = {m[0] & 0x0F for _, m in recorder.events
+                if m[0] & 0xF0 == CONTROL and m[1] == CC_ALL_NOTES_OFF}
+    assert silenced == set(range(16)) and not hanging(recorder.events)

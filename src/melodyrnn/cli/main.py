@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from melodyrnn.cli import data, evaluate, generate, sound, train
+from melodyrnn.cli import data, evaluate, generate, jam, sound, train
 
 
 class MelodyGroup(click.Group):
@@ -55,3 +55,4 @@ main.add_command(data.data)
 main.add_command(sound.ports)
 main.add_command(sound.play)
 main.add_command(sound.render)
+main.add_command(jam.jam)
