@@ -1,9 +1,16 @@
-"""Fixtures for the sound tests: a private JACK server per test (skipped where none can start)."""
+"""Fixtures for the sound tests: a private JACK server per test (skipped where none can start),
+and a fake python-rtmidi for the tests that need no MIDI system."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+from fakertmidi import FakeRtMidi
 from jacktools import JackServer, cannot_run_jack, start_jackd
+
+from melodyrnn.sound import jack as jack_graph
+from melodyrnn.sound import ports, systems
 
 
 @pytest.fixture
@@ -20,6 +27,23 @@ def jack(tmp_path, monkeypatch) -> JackServer:
         monkeypatch.setenv(key, server.env[key])
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_midi(monkeypatch):
+    """``fake_midi({JACK: [...], ALSA: error})`` installs a FakeRtMidi instead of python-rtmidi;
+    JACK's tools are not consulted and ports close without a pause."""
+    monkeypatch.setattr(jack_graph, "listing", lambda: None)
+    monkeypatch.setattr(jack_graph, "UNSEEN_LINK_SECONDS", 0.0)
+    monkeypatch.setattr(ports, "DRAIN_SECONDS", 0.0)
+    monkeypatch.delenv(systems.API_ENV, raising=False)
+
+    def install(systems_: dict, **kwargs) -> FakeRtMidi:
+        fake = FakeRtMidi(systems_, **kwargs)
+        monkeypatch.setitem(sys.modules, "rtmidi", fake)
+        return fake
+
+    return install
 
 
 def pytest_configure(config: pytest.Config) -> None:

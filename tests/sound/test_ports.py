@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
 from fractions import Fraction
 
 import mido
 import pytest
 from click.testing import CliRunner
-from fakertmidi import ALSA, COREMIDI, JACK, WINDOWS, FakeRtMidi, jack_not_running, no_sequencer
+from fakertmidi import ALSA, COREMIDI, JACK, WINDOWS, jack_not_running, no_sequencer
 
 from melodyrnn.cli import main
 from melodyrnn.errors import DependencyError, MelodyError
 from melodyrnn.music.melody import Melody, Note
 from melodyrnn.sound import connections, jack, ports, priority, systems
 from melodyrnn.sound.playback import Target, play
-
-
-@pytest.fixture
-def fake_midi(monkeypatch):
-    """Install a FakeRtMidi built from the systems given; JACK's tools are not consulted."""
-    monkeypatch.setattr(jack, "listing", lambda: None)
-    monkeypatch.setattr(jack, "UNSEEN_LINK_SECONDS", 0.0)
-    monkeypatch.setattr(ports, "DRAIN_SECONDS", 0.0)
-    monkeypatch.delenv(systems.API_ENV, raising=False)
-
-    def install(systems_: dict, **kwargs) -> FakeRtMidi:
-        fake = FakeRtMidi(systems_, **kwargs)
-        monkeypatch.setitem(sys.modules, "rtmidi", fake)
-        return fake
-
-    return install
 
 
 def melodyrnn(*args: object):

@@ -2,8 +2,8 @@
 
 A phrase ends when nothing has sounded for ``--wait`` beats (one bar by default) at the tempo
 measured from it (``phrases``). The answer comes from a ``respond(phrase) -> Melody``
-callback (the command line's model); it is asked as soon as the player falls silent, in a
-worker thread, so that when the pause is recognised the answer is usually ready and its
+callback (the command line's model); it is asked in a worker thread once the silence has
+lasted half the pause, so that when the pause is recognised the answer is ready and its
 first note goes out within milliseconds; a note played in the meantime makes that answer
 stale, and the next silence asks again. The answer is played in the measured tempo with
 real-time scheduling where allowed; what the player plays meanwhile is not heard. Ctrl-C
@@ -30,6 +30,9 @@ from melodyrnn.sound.priority import realtime
 
 Respond = Callable[[Melody], Melody]
 POLL_SECONDS = 0.002  # how often the input is read while listening
+# A silence this share of the pause long starts the answer: well after the gaps between
+# notes, and (for the default pause of a bar) half a bar ahead of the ~30-80 ms it takes.
+PREPARE_SHARE = 0.5
 DEFAULT_BPM = 120.0  # the tempo assumed until a phrase has two onsets
 
 
@@ -49,6 +52,7 @@ class JamSettings:
     grid: tuple[int, ...] = field(default_factory=lambda: parse_quantize(DEFAULT_QUANTIZE))
     program: int = DEFAULT_PROGRAM
     poll_seconds: float = POLL_SECONDS
+    prepare_share: float = PREPARE_SHARE  # 1: answer only once the pause is recognised
 
     def pause_seconds(self, beat: float) -> float:
         """How long a silence ends a phrase, at ``beat`` seconds per quarter note."""
@@ -71,13 +75,15 @@ class Turn:
 
 class Listener:
     """The notes of one phrase as they arrive: which sound now, which were played, and since
-    when nothing has sounded."""
+    when nothing has sounded; tempo and phrase are worked out once per change."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: JamSettings) -> None:
+        self.settings = settings
         self.played: list[Played] = []
         self.sounding: dict[tuple[int, int], float] = {}
         self.quiet_since: float | None = None
-        self.changes = 0
+        self._beat: float | None = None
+        self._phrase: Melody | None = None
 
     def hear(self, message: Any, at: float) -> None:
         """Take one incoming MIDI message received at time ``at``."""
@@ -89,24 +95,31 @@ class Listener:
             self.played.append(Played(self.sounding.pop(key), at, message.note))
             if not self.sounding:
                 self.quiet_since = at
-        else:
-            return
-        self.changes += 1
+            self._beat = self._phrase = None
 
-    def beat(self, settings: JamSettings) -> float:
+    @property
+    def beat(self) -> float:
         """Seconds per quarter note, measured from the onsets so far."""
-        return beat_seconds([p.onset for p in self.played], 60 / settings.bpm, settings.grid)
+        if self._beat is None:
+            self._beat = beat_seconds([p.onset for p in self.played], 60 / self.settings.bpm,
+                                      self.settings.grid)
+        return self._beat
 
-    def pause_deadline(self, settings: JamSettings) -> float | None:
-        """When the current silence will have ended the phrase (None while notes sound)."""
+    @property
+    def phrase(self) -> Melody:
+        """The phrase so far as a melody (``phrases.phrase_melody``)."""
+        if self._phrase is None:
+            self._phrase = phrase_melody(self.played, self.beat, self.settings.grid,
+                                         self.settings.time_signature)
+        return self._phrase
+
+    def silence(self) -> tuple[float, float] | None:
+        """When the current silence will be worth answering (``prepare_share`` of the pause)
+        and when it ends the phrase; None while notes sound or before any."""
         if self.quiet_since is None or not self.played:
             return None
-        return self.quiet_since + settings.pause_seconds(self.beat(settings))
-
-    def phrase(self, settings: JamSettings) -> Melody:
-        """The phrase so far as a melody (``phrases.phrase_melody``)."""
-        return phrase_melody(self.played, self.beat(settings), settings.grid,
-                             settings.time_signature)
+        pause = self.settings.pause_seconds(self.beat)
+        return self.quiet_since + self.settings.prepare_share * pause, self.quiet_since + pause
 
 
 class Answers:
@@ -118,8 +131,11 @@ class Answers:
         self._asked: tuple[Melody, Future[Melody]] | None = None
 
     def prepare(self, phrase: Melody) -> None:
-        """Start answering ``phrase`` unless that is already under way."""
+        """Start answering ``phrase`` unless that is already under way (an answer to an
+        earlier phrase that has not started yet is dropped)."""
         if self._asked is None or self._asked[0] != phrase:
+            if self._asked is not None:
+                self._asked[1].cancel()
             self._asked = (phrase, self._pool.submit(self._respond, phrase))
 
     def answer(self, phrase: Melody) -> Melody:
@@ -160,24 +176,23 @@ def listen(port: InputPort, settings: JamSettings, answers: Answers,
            clock: Callable[[], float] = time.monotonic,
            sleep: Callable[[float], None] = time.sleep) -> tuple[Melody, float, float]:
     """Read the input until a phrase ends with a pause: the phrase, the moment the pause was
-    recognised and the beat in seconds. Each silence starts an answer for the phrase so far."""
-    listener = Listener()
+    recognised and the beat in seconds. Once a silence has lasted ``prepare_share`` of the
+    pause, the answer to the phrase so far is started."""
+    listener = Listener(settings)
     port.receive()  # what was played while we were answering is not part of this phrase
-    seen, phrase = -1, None
     while True:
         now = clock()
         for message in port.receive():
             listener.hear(message, now)
-        deadline = listener.pause_deadline(settings)
-        if deadline is None:
+        silence = listener.silence()
+        if silence is None:
             sleep(settings.poll_seconds)
             continue
-        if listener.changes != seen:
-            seen, phrase = listener.changes, listener.phrase(settings)
-            answers.prepare(phrase)
+        prepare, deadline = silence
+        if now >= prepare:
+            answers.prepare(listener.phrase)
         if now >= deadline:
-            assert phrase is not None
-            return phrase, now, listener.beat(settings)
+            return listener.phrase, now, listener.beat
         sleep(min(settings.poll_seconds, deadline - now))
 
 

@@ -16,12 +16,14 @@ from statistics import median
 
 from melodyrnn.music.keys import analyse_key
 from melodyrnn.music.melody import Melody
-from melodyrnn.music.quantize import Event, events_to_notes, snap
+from melodyrnn.music.quantize import Event, events_to_notes
 
 MIN_BPM = 80.0  # tempi are read in [MIN_BPM, 2 * MIN_BPM)
 CHORD_SECONDS = 0.05  # onsets closer than this are one chord, not a rhythm
 REST_BEATS = 0.5  # a silence this long (in beats) before the next note is a rest
 FINEST = 960  # time resolution before snapping, in parts of a quarter note
+SEARCH, SEARCH_STEP = 0.15, 0.005  # beats tried: the guess ±15% in steps of 0.5%
+FIT_SLACK = 0.005  # seconds (RMS) within which two beats fit the onsets equally well
 
 
 @dataclass(frozen=True)
@@ -37,26 +39,44 @@ def beat_seconds(onsets: Sequence[float], fallback: float, grid: Sequence[int]) 
     """The length of a beat (a quarter note) in seconds that the onsets keep to.
 
     The typical inter-onset interval is taken as a note value that puts the tempo in
-    ``[MIN_BPM, 2 * MIN_BPM)``; then a straight line through the onsets, each snapped to the
-    grid at that tempo, gives the beat exactly. ``fallback`` (seconds) when there are fewer
-    than two distinct onsets.
+    ``[MIN_BPM, 2 * MIN_BPM)``; around that guess (``SEARCH``), the beat whose grid the
+    onsets fit best wins, refined by a straight line through their places on it. Places are
+    on the straight grid only (the coarsest of ``grid``): triplet points beside straight ones
+    would pull loose onsets astray. ``fallback`` (seconds) for fewer than two distinct onsets.
     """
     times = sorted(onsets)
     gaps = [b - a for a, b in pairwise(times) if b - a >= CHORD_SECONDS]
     if not gaps:
         return fallback
-    beat = median(gaps)
-    while 60 / beat < MIN_BPM:
-        beat /= 2
-    while 60 / beat >= 2 * MIN_BPM:
-        beat *= 2
-    positions = [float(snap(_beats(t - times[0], beat), grid)) for t in times]
-    if len(set(positions)) < 2:
-        return beat
-    mean_p, mean_t = sum(positions) / len(positions), sum(times) / len(times)
-    slope = (sum((p - mean_p) * (t - mean_t) for p, t in zip(positions, times))
-             / sum((p - mean_p) ** 2 for p in positions))
-    return slope if slope > 0 else beat
+    guess = median(gaps)
+    while 60 / guess < MIN_BPM:
+        guess /= 2
+    while 60 / guess >= 2 * MIN_BPM:
+        guess *= 2
+    step = 4 / min(grid) if grid else 1 / FINEST  # the straight grid, in quarter notes
+    steps = round(SEARCH / SEARCH_STEP)
+    fits = {i: _fit(times, guess * (1 + SEARCH_STEP * i), step) for i in range(-steps, steps + 1)}
+    best = min(residual for residual, _ in fits.values())
+    # Even onsets fit a faster grid as well (nine sixteenths instead of two eighths): of the
+    # beats that fit about as well as the best, the one nearest the guess.
+    nearest = min((i for i, (residual, _) in fits.items() if residual <= best + FIT_SLACK),
+                  key=abs)
+    return fits[nearest][1]
+
+
+def _fit(times: Sequence[float], beat: float, step: float) -> tuple[float, float]:
+    """How far the onsets lie from their places on a grid of ``step`` quarter notes at ``beat``
+    seconds each (RMS seconds, after the best straight line), and that line's beat."""
+    places = [round((at - times[0]) / beat / step) * step for at in times]
+    if len(set(places)) < 2:
+        return float("inf"), beat
+    mx, my = sum(places) / len(places), sum(times) / len(times)
+    slope = (sum((x - mx) * (y - my) for x, y in zip(places, times))
+             / sum((x - mx) ** 2 for x in places))
+    if slope <= 0:
+        return float("inf"), beat
+    residual = sum((y - my - slope * (x - mx)) ** 2 for x, y in zip(places, times)) / len(times)
+    return residual ** 0.5, slope
 
 
 def _beats(seconds: float, beat: float) -> Fraction:
