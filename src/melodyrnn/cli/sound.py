@@ -14,6 +14,8 @@ from melodyrnn.cli.common import MidiChoice, midi_api_option, midi_options, note
 from melodyrnn.errors import MelodyError
 
 SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
+FLUIDSYNTH_DRIVERS = {"alsa": "-a alsa -m alsa_seq", "jack": "-a jack -m jack",
+                      "coremidi": "-a coreaudio -m coremidi", "windows": "-a dsound -m winmidi"}
 
 
 def _format_seconds(seconds: float) -> str:
@@ -40,13 +42,15 @@ def ports(midi_api: str, inputs: bool) -> None:
     """List the MIDI output (or input) ports of each MIDI system, numbered for --port."""
     from melodyrnn.sound.ports import survey
 
-    found = survey(midi_api, "input" if inputs else "output")
     kind = "input" if inputs else "output"
+    found = survey(midi_api, kind)
     for system, names in found.ports:
         click.echo(f"{system.label} (--midi-api {system.key}):")
-        if not names:
-            click.echo(f"  no MIDI {kind} ports (start a synthesiser, e.g. "
-                       f"`fluidsynth -a {system.key} -m {system.key} SF2`)", err=True)
+        if not names and inputs:
+            note("  no MIDI input ports (connect a keyboard, or start a program that plays MIDI)")
+        elif not names:
+            note(f"  no MIDI output ports (start a synthesiser, e.g. "
+                 f"`fluidsynth {FLUIDSYNTH_DRIVERS[system.key]} SF2`)")
         for number, name in enumerate(names):
             click.echo(f"{number}: {name}")
     for _, err in found.failures:

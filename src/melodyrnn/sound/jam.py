@@ -179,7 +179,6 @@ def listen(port: InputPort, settings: JamSettings, answers: Answers,
     recognised and the beat in seconds. Once a silence has lasted ``prepare_share`` of the
     pause, the answer to the phrase so far is started."""
     listener = Listener(settings)
-    port.receive()  # what was played while we were answering is not part of this phrase
     while True:
         now = clock()
         for message in port.receive():
@@ -220,6 +219,7 @@ def jam(inport: InputPort, outport: OutputPort, respond: Respond, settings: JamS
             with realtime():
                 play_timeline(answer_timeline(answer, beat, settings.program), stamped,
                               clock, sleep)
+            inport.receive()  # what was played during the answer is not part of the next phrase
             turn = Turn(phrase, answer, (stamped.first or clock()) - recognised, beat)
             done.append(turn)
             report(turn)

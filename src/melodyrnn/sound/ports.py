@@ -165,7 +165,7 @@ def _open(spec: str | int, api: str, direction: Direction) -> tuple[Any, str, Mi
             continue
         try:
             with using(system):
-                client.open_port(names.index(name))
+                client.open_port(names.index(name), "in" if direction == "input" else "out")
         except DependencyError:
             client.delete()
             raise
