@@ -232,6 +232,22 @@ def test_virtual_port_waits_for_a_connection_then_plays(jack: JackServer, tmp_pa
     assert ons[0][0] - connected < 1.0  # played as soon as it was connected
 
 
+def test_generate_plays_its_melody_on_a_virtual_port(jack: JackServer) -> None:
+    with Recorder() as recorder:
+        cli = Cli("generate", "--seed", "g8 e8 e4 f8", "--length", "6", "--play", "--midi-api",
+                  "jack", "--virtual", "gen", "--bpm", "600", env=jack.env)
+        jack.wait_for_port("melodyrnn:gen", timeout=120)
+        subprocess.run(["jack_connect", "melodyrnn:gen", recorder.name], env=jack.env,
+                       check=True, timeout=10)
+        done = cli.finish(60)
+        time.sleep(0.1)
+    assert done.code == 0, done.err
+    (melody,) = parse_text(done.out)
+    ons = [m[1] for _, m in recorder.events if m[0] & 0xF0 == NOTE_ON and m[2]]
+    assert ons == [n.pitch for n in melody.notes if n.pitch is not None]
+    assert ons[:4] == [67, 64, 64, 65]
+
+
 def test_virtual_port_plays_after_the_wait_when_nobody_connects(jack: JackServer, tmp_path
                                                                 ) -> None:
     song = tmp_path / "song.txt"

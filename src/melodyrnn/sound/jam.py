@@ -31,7 +31,7 @@ from melodyrnn.sound.priority import realtime
 Respond = Callable[[Melody], Melody]
 POLL_SECONDS = 0.002  # how often the input is read while listening
 # A silence this share of the pause long starts the answer: well after the gaps between
-# notes, and (for the default pause of a bar) half a bar ahead of the ~30-80 ms it takes.
+# notes, and (for the default pause of a bar) half a bar ahead of the 10-60 ms it takes.
 PREPARE_SHARE = 0.5
 DEFAULT_BPM = 120.0  # the tempo assumed until a phrase has two onsets
 

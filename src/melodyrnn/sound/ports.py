@@ -61,11 +61,6 @@ def survey(api: str = "auto", direction: Direction = "output") -> Survey:
     return found
 
 
-def output_names(api: str = "auto") -> list[str]:
-    """Names of the output ports of the first MIDI system that works."""
-    return survey(api).ports[0][1]
-
-
 def resolve_port_name(spec: str | int, names: list[str], direction: Direction = "output") -> str:
     """The port a ``--port`` value means: a number, an exact name or a unique part of one."""
     listing = ("; available ports: " + ", ".join(f"{i}: {n}" for i, n in enumerate(names))
