@@ -18,13 +18,17 @@ curves as a PNG and the numbers as JSON::
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from melodyrnn.errors import MelodyError
+from melodyrnn.files import atomic_write, check_output
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.network import SequenceModel
 from melodyrnn.training.loop import OBJECTIVES, evaluate_episodes, run_episodes
@@ -120,8 +124,11 @@ def plot(curves: list[Curve], config: AddingConfig, path: Path) -> Path:
                    f"{config.length - config.length // 2}-{config.length} steps back")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     plt.close(figure)
+    with atomic_write(path) as file:
+        file.write(buffer.getvalue())
     return path
 
 
@@ -134,11 +141,11 @@ def run(config: AddingConfig, out: Path) -> dict:
         curves.append(curve)
         print(f"{arch:5} final MSE {curve.mse[-1]:.4f}  best {min(curve.mse):.4f}  "
               f"{'solved' if curve.solved else 'NOT solved'}  ({curve.seconds:.0f} s)", flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
     plot(curves, config, out)
     results = {"config": asdict(config), "baseline_mse": BASELINE_MSE, "solved_below": SOLVED_MSE,
                "curves": [{**asdict(c), "solved": c.solved} for c in curves]}
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    with atomic_write(out.with_suffix(".json")) as file:
+        file.write(json.dumps(results, indent=1).encode())
     print(f"wrote {out} and {out.with_suffix('.json')}")
     return results
 
@@ -162,7 +169,13 @@ def main(argv: list[str] | None = None) -> dict:
     config = AddingConfig(args.length, args.hidden, args.batch, args.steps, args.lr,
                           args.eval_every, args.test_size, tuple(args.archs.split(",")),
                           args.seed, args.device)
-    return run(config, Path(args.out))
+    try:  # both outputs checked before minutes of training, and written as one line of error
+        out = check_output(args.out, suffixes=(".png",))
+        check_output(out.with_suffix(".json"), suffixes=(".json",), option="-o (its JSON)")
+        return run(config, out)
+    except MelodyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -31,3 +31,10 @@ class VocabularyError(MelodyError):
 
 class DependencyError(MelodyError):
     """An optional component (system package or library) that is not installed."""
+
+
+class FileError(MelodyError, OSError):
+    """A file that cannot be read or written safely: its path and the reason, in one line.
+
+    Also an ``OSError``, so code that handles failed writes as OS errors still does.
+    """

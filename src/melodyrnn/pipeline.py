@@ -25,7 +25,7 @@ from melodyrnn.generation.decoding import beam_search, generate
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
-from melodyrnn.models.network import ModelConfig, SequenceModel, grow_vocabulary
+from melodyrnn.models.network import ModelConfig, SequenceModel, check_size, grow_vocabulary
 from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.sources import split_by_melody
@@ -79,6 +79,7 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                for i, item in enumerate(items)]
     if resume is None and init is None:
         model_config, factors = _model_config(codec, model_config, train_config, groups)
+        check_size(model_config)  # a clear error, not an allocation of gigabytes
         torch.manual_seed(train_config.rng_seed)
         model = SequenceModel(model_config, factors)
     first_tokens = codec.encode(items[0], source="item 1") if groups else streams[0]
@@ -150,9 +151,11 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         rows = beam_search(checkpoint.model, primer_ids, length, beams, feed, num_outputs,
                            constraints)
     else:
-        generator = torch.Generator().manual_seed(rng_seed)
+        # One generator per melody: melody i of a batch is what --rng-seed rng_seed + i gives
+        # alone, so --num-outputs never changes the first melody.
+        generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
-                        constraints, generator, memory)
+                        constraints, generators, memory)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 

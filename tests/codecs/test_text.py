@@ -116,3 +116,12 @@ def test_sampling_options_reach_text_generation() -> None:
     outputs = continue_items(report.checkpoint, "a", 20, Sampling(temperature=1.5, top_k=2),
                              num_outputs=3, rng_seed=1)
     assert len(outputs) == 3 and all(o.startswith("a") and len(o) == 21 for o in outputs)
+
+
+def test_unknown_and_known_characters_are_shown_escaped_never_raw() -> None:
+    codec = CharCodec.fit(["a b\nc"])
+    with pytest.raises(VocabularyError) as info:
+        codec.ids("a\x00", "--seed")
+    message = str(info.value)
+    assert "'\\x00' never seen in training" in message
+    assert "the model knows: '\\n' ' ' a b c" in message and "\n" not in message

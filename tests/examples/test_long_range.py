@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "long_range.py"
@@ -43,3 +44,15 @@ def test_tiny_run_writes_curves_plot_and_json(tmp_path, capsys) -> None:
     assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 5000
     assert json.loads(out.with_suffix(".json").read_text())["baseline_mse"] == 1 / 6
     assert "lstm" in capsys.readouterr().out
+
+
+def test_an_output_it_cannot_write_is_refused_before_training(tmp_path, capsys) -> None:
+    long_range = load_script()
+    with pytest.raises(SystemExit) as info:
+        long_range.main(["--steps", "100000", "-o", str(tmp_path / "curves.json")])
+    assert info.value.code == 1
+    assert capsys.readouterr().err == (f"error: -o {tmp_path / 'curves.json'}: unknown output "
+                                       "suffix '.json': expected a .png file\n")
+    with pytest.raises(SystemExit):
+        long_range.main(["--steps", "100000", "-o", str(tmp_path / "absent" / "c.png")])
+    assert "does not exist" in capsys.readouterr().err

@@ -147,7 +147,8 @@ def test_weights_that_do_not_fit_the_config_are_a_damaged_checkpoint(small_check
     payload = torch.load(path, weights_only=True)
     payload["model_config"]["hidden"] = 9
     torch.save(payload, path)
-    with pytest.raises(CheckpointError, match="damaged melodyrnn checkpoint"):
+    with pytest.raises(CheckpointError,
+                       match="not a usable melodyrnn checkpoint: the weights do not fit"):
         ckpt.load(path)
 
 
@@ -184,3 +185,65 @@ def test_the_malicious_payload_is_live_when_loaded_unsafely(tmp_path):
     marker = tmp_path / "pwned"
     pickle.loads(pickle.dumps(Payload(marker)))
     assert marker.exists()
+
+
+# --- checked as data from a stranger ----------------------------------------------------------
+
+def test_a_saved_checkpoint_carries_a_checksum_of_its_weights(small_checkpoint, tmp_path):
+    path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    assert payload[ckpt.CHECKSUM_KEY] == ckpt.weights_checksum(payload["state_dict"])
+    payload["state_dict"]["head.bias"] = payload["state_dict"]["head.bias"] + 1e-3
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="do not match their checksum: the file is corrupted"):
+        ckpt.load(path)
+
+
+def test_checkpoints_written_before_checksums_still_load(small_checkpoint, tmp_path):
+    path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload[ckpt.CHECKSUM_KEY]
+    torch.save(payload, path)
+    assert ckpt.load(path).codec.tokens == small_checkpoint.codec.tokens
+    assert ckpt.load(ckpt.BUNDLED_PATH).codec.kind == "notes"  # made before checksums
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda p: p["model_config"].update(hidden=30000), "hidden 30000: expected at most 2048"),
+    (lambda p: p["model_config"].update(vocab_size=10**7), "distinct tokens"),
+    (lambda p: p["model_config"].update(hidden=True), "not of type int"),
+    (lambda p: p["model_config"].update(colour="blue"), "unknown setting 'colour'"),
+    (lambda p: p["codec"].update(tokens=["g8", "e8", "e4"]), "3 tokens for a model of 4"),
+    (lambda p: p["metadata"].update(time_signature=[4, 0]), "time signature 4/0"),
+    (lambda p: p["metadata"].update(primer=[0, 99]), "primer"),
+    (lambda p: p.update(state_dict=[]), "state_dict must be"),
+], ids=["huge", "vocabulary", "type", "unknown", "codec", "metre", "primer", "weights"])
+def test_tampered_fields_are_one_line_naming_the_file(small_checkpoint, tmp_path, change,
+                                                      reason):
+    path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError) as info:
+        ckpt.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not a usable melodyrnn checkpoint: ")
+    assert reason in message and "\n" not in message
+
+
+def test_a_compressed_archive_is_refused_before_it_is_unpacked(small_checkpoint, tmp_path):
+    import zipfile
+
+    good = ckpt.save(small_checkpoint, tmp_path / "good.pt")
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bomb, "w") as archive:
+        for member in source.infolist():
+            archive.writestr(member, source.read(member), zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match="compressed archive member"):
+        ckpt.load(bomb)
+
+
+def test_kind_of_reads_the_kind_without_building_a_model(small_checkpoint, tmp_path):
+    path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
+    assert ckpt.kind_of(path) == "notes"
+    assert ckpt.kind_of(tmp_path / "absent.pt") is None

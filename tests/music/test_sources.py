@@ -169,3 +169,33 @@ def test_cached_rejection_names_the_file_at_its_current_path(tmp_path):
         load([str(tmp_path / "second" / "song.txt")], options, progress=False)
     assert f"{tmp_path / 'second' / 'song.txt'}:2:4" in str(second.value)
     assert "first" not in str(second.value)
+
+
+def test_globs_and_folders_never_follow_a_symlink_loop(tmp_path):
+    root = tmp_path / "loop"
+    root.mkdir()
+    (root / "song.txt").write_text("c4 d4 e4\n")
+    (root / "again").symlink_to(".")
+    (root / "more").symlink_to(".")
+    for source in (str(root / "**" / "*.txt"), str(root)):
+        result = load([source], IngestOptions(use_cache=False, jobs=1), progress=False)
+        assert result.sources == 1 and len(result.melodies) == 1
+
+
+def test_each_melody_knows_the_file_it_came_from(tmp_path, folder):
+    result = load([str(folder)], options(tmp_path), progress=False)
+    origins = [result.origin(i) for i in range(len(result.melodies))]
+    assert [o.split("/")[-1] for o in origins] == [
+        "song.txt #1", "song.txt #2", "book.abc #1)", "book.abc #3)", "tricky.mid"]
+    assert origins[2].startswith("'Up And Down' (")  # a title, when the file gives one
+
+
+def test_a_file_that_takes_too_long_is_rejected_with_that_reason(tmp_path):
+    slurs = tmp_path / "slurs.abc"
+    slurs.write_text("X:1\nT:s\nM:4/4\nL:1/8\nK:C\n" + " ".join(["(C"] * 800) + "\n")
+    (tmp_path / "good.txt").write_text("c4 d4\n")
+    result = load([str(tmp_path)], IngestOptions(use_cache=False, jobs=1, parse_timeout=1),
+                  progress=False)
+    assert len(result.melodies) == 1
+    assert [r.reason for r in result.rejected] == [
+        "took longer than 1 s to read (see --parse-timeout)"]

@@ -14,6 +14,7 @@ import torch
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.models import checkpoint as ckpt
 from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.network import SequenceModel
 from melodyrnn.music.notation import parse_text
 from melodyrnn.pipeline import fit
 from melodyrnn.training import loop as train_module
@@ -207,3 +208,55 @@ def test_ctrl_c_in_the_train_command_saves_a_resumable_checkpoint_and_exits_130(
     assert "interrupted: kept the weights of epoch" in rest
     saved = ckpt.load(out)
     assert saved.training_state["epoch"] >= 1
+
+
+def test_a_broken_training_state_is_named_before_resuming(nabiya_fit):
+    from melodyrnn.training.loop import resume_problem
+
+    model, state = nabiya_fit.checkpoint.model, nabiya_fit.checkpoint.training_state
+    config = train_module.TrainConfig(**nabiya_fit.checkpoint.train_config)
+    assert resume_problem(model, config, state) is None
+    assert resume_problem(model, config, {**state, "epoch": -1}).startswith("epoch -1")
+    assert resume_problem(model, config, {k: v for k, v in state.items() if k != "epoch"}) \
+        == "missing 'epoch'"
+    assert resume_problem(model, config, {**state, "torch_rng": torch.zeros(3,
+                                                                            dtype=torch.uint8)})
+
+
+def test_an_interrupt_between_epochs_reports_the_epoch_whose_weights_are_kept(monkeypatch):
+    loop = train_module
+    real = loop._Snapshot.take
+    calls = []
+
+    def take(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # after epoch 3 was recorded, before its snapshot
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop._Snapshot, "take", take)
+    model = SequenceModel(ModelConfig(vocab_size=3, output_size=3, hidden=4, embedding_dim=2))
+    result = loop.train(model, [[0, 1, 2, 0, 1, 2]],
+                        train_module.TrainConfig(epochs=10, stop_accuracy=2),
+                        progress=False, log=lambda message: None)
+    assert result.interrupted and result.epochs_run == 2 == len(result.history)
+    assert "kept the weights of epoch 2" in result.stop_reason
+
+
+def test_sigterm_in_the_train_command_saves_like_ctrl_c_and_exits_143(tmp_path):
+    songs = tmp_path / "songs.txt"
+    songs.write_text("\n\n".join(["c8 d e f g a b c' b a g f e d c4"] * 40) + "\n")
+    out = tmp_path / "run.pt"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "melodyrnn", "train", str(songs), "--epochs", "100000",
+         "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
+        stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "acc=" not in seen:  # the progress bar shows a finished epoch
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 143, seen + rest
+    assert "interrupted: kept the weights of epoch" in rest
+    assert ckpt.load(out).training_state["epoch"] >= 1

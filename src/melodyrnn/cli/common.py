@@ -8,8 +8,11 @@ MIDI modules (``sound.systems``, ``sound.connections``) are imported at load tim
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,63 @@ from melodyrnn.sound.systems import API_CHOICES, API_ENV
 
 DEFAULT_MODEL_PATH = "melodyrnn.pt"
 FINE_TUNE_LR = 0.001  # evaluate --folds --init: fine-tuning steps smaller than training's
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 note', '2 notes', '1 melody', '3 melodies'."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def checked_output(path: str | Path, inputs: Iterable[str | Path] = (),
+                   suffixes: Iterable[str] | None = None, option: str = "-o") -> Path:
+    """``path`` if the command may write it (``files.check_output``): call before any work."""
+    from melodyrnn.files import check_output
+
+    return check_output(path, inputs=[i for i in inputs if i], suffixes=suffixes, option=option)
+
+
+def check_checkpoint_output(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
+    """``train -o``: a checkpoint name (.pt), writable, and none of the data files."""
+    return checked_output(path, [i for i in inputs if Path(i).is_file()], CHECKPOINT_SUFFIXES)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[list[int]]:
+    """Inside the block SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so training keeps
+    the last whole epoch and saves (schedulers and `timeout` send SIGTERM). The list holds
+    the signal if one came; ``interrupt_status`` turns it into the exit status."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def training_notes(config: Any, amp: bool, device_type: str) -> list[str]:
+    """Lines saying what some accepted settings mean, so they do not pass silently."""
+    lines = []
+    if amp and device_type != "cuda":
+        lines.append(f"note: --amp needs a CUDA GPU; training on {device_type} in full precision")
+    if config.stop_accuracy > 1:
+        lines.append(f"note: --stop-accuracy {config.stop_accuracy:g} is above 1, so training "
+                     f"never stops early: it runs all {config.epochs} epochs")
+    return lines
+
+
+def interrupt_status(received: list[int]) -> int:
+    """The exit status after an interrupted run: 143 for SIGTERM, 130 for Ctrl-C."""
+    return 128 + (received[0] if received else signal.SIGINT)
 
 
 def note(message: str) -> None:
@@ -71,13 +131,23 @@ def resume_from(ctx: click.Context, path: str, epochs: int):
     """The checkpoint to resume and its training settings (with --epochs if given)."""
     from dataclasses import replace
 
+    from melodyrnn.errors import CheckpointError, MelodyError
     from melodyrnn.models import checkpoint as ckpt
     from melodyrnn.training.config import TrainConfig
+    from melodyrnn.training.loop import resume_problem
 
     resume = ckpt.load(path)
     if not resume.training_state:
         raise click.UsageError(f"{path} holds no training state to resume from")
-    train_config = TrainConfig(**resume.train_config)
+    try:
+        train_config = TrainConfig(**resume.train_config)
+    except (MelodyError, TypeError) as err:
+        raise CheckpointError(f"{path}: not a usable melodyrnn checkpoint: train_config: "
+                              f"{err}") from None
+    problem = resume_problem(resume.model, train_config, resume.training_state)
+    if problem:
+        raise CheckpointError(f"{path}: not a usable melodyrnn checkpoint: training state: "
+                              f"{problem}")
     if ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT:
         train_config = replace(train_config, epochs=epochs)
     done = resume.training_state["epoch"]

@@ -37,11 +37,15 @@ def ingest_from_cli(sources: tuple[str, ...] | list[str], **options: Any) -> Ing
     all its keyword arguments. Raises ``click.ClickException`` when nothing is usable.
     """
     from melodyrnn.errors import MelodyError
-    from melodyrnn.music.sources import IngestOptions, load, rejection_summary
+    from melodyrnn.music.sources import IngestOptions, NoMelodies, load, rejection_summary
 
     try:
         settings = build(IngestOptions, options)
         result = load(list(sources), settings, progress=options.get("progress", True))
+    except NoMelodies as err:  # the details first, then the one-line error
+        if len(err.rejected) > 1:
+            click.echo(rejection_summary(err.rejected, err.files), err=True)
+        raise click.ClickException(str(err)) from None
     except MelodyError as err:
         raise click.ClickException(str(err)) from None
     if result.rejected:

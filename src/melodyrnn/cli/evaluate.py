@@ -10,19 +10,25 @@ import click
 from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     FINE_TUNE_LR,
-    check_positive,
+    MAX_SEED,
     given,
     init_from,
     load_model,
     note,
+    plural,
     read_melodies,
     resolve_init,
 )
-from melodyrnn.cli.data import ingest_options
-from melodyrnn.cli.options import build, config_options
+from melodyrnn.cli.data import ingest_from_cli, ingest_options
+from melodyrnn.cli.options import bounded, build, config_options
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.evaluation.config import CrossValConfig
 from melodyrnn.settings import setting_of
+
+MAX_WINDOW = 256  # as train --window
+MAX_SAMPLES = 10_000  # evaluate --samples: generated melodies
+MAX_FOLDS = 1_000
+SKIPPED_SHOWN = 5  # melodies named when some are skipped
 
 
 @click.command()
@@ -32,12 +38,12 @@ from melodyrnn.settings import setting_of
               help=f"Checkpoint to evaluate (default: ./{DEFAULT_MODEL_PATH}); with --folds, "
                    "the kind of model to train per fold: ppm, lstm, gru, rnn, mlp, or ppm+lstm "
                    "(ppm+gru, ...: the PPM and the network mixed per note) [ppm].")
-@click.option("--window", default=None, type=int,
+@click.option("--window", default=None, type=click.IntRange(1, MAX_WINDOW),
               help="Real tokens given before predicting (default: the model's window).")
 @click.option("--split", type=click.Choice(["all", "valid"]), default="all", show_default=True,
               help="valid: only the melodies held out by `train --valid-fraction` (give the "
                    "same SOURCES and reading options as for training).")
-@click.option("--folds", default=None, type=click.IntRange(2),
+@click.option("--folds", default=None, type=click.IntRange(2, MAX_FOLDS),
               help="K-fold cross-validation by melody: pitch-only bits/note, rests dropped, "
                    "every note scored once (IDyOM's protocol).")
 @click.option("--ppm-order", default=None, type=click.IntRange(0),
@@ -46,24 +52,26 @@ from melodyrnn.settings import setting_of
               help="With --model ppm: add IDyOM's short-term model of the melody itself.")
 @click.option("--update-exclusion", is_flag=True,
               help="With --model ppm: update exclusion in the long-term model.")
-@click.option("--epochs", default=None, type=click.IntRange(0),
+@click.option("--epochs", default=None, type=click.IntRange(0, 100_000),
               help="With --folds and a network: training epochs per fold [default: 20; with "
                    "--init, 0 scores the pre-trained model as it is].")
-@click.option("--lr", default=None, type=float,
+@click.option("--lr", default=None, type=bounded(float, 0, 10, low_open=True),
               help="With --folds and a network: learning rate [default: 0.005; with --init "
                    "0.001].")
 @click.option("--init", "init_path", default=None, metavar="FILE|bundled",
               help="With --folds and a network: start every fold from this pre-trained "
                    "checkpoint and fine-tune it on the fold's training melodies.")
-@click.option("--samples", default=None, type=click.IntRange(1),
+@click.option("--samples", default=None, type=click.IntRange(1, MAX_SAMPLES),
               help="Generate this many melodies (each primed with a real melody's opening) and "
                    "compare their statistics with the real melodies'.")
-@click.option("--temperature", default=1.0, show_default=True, help="Sampling for --samples.")
-@click.option("--top-p", default=1.0, show_default=True, help="Nucleus sampling for --samples.")
-@click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--temperature", default=1.0, show_default=True, type=bounded(float, 0, 100),
+              help="Sampling for --samples.")
+@click.option("--top-p", default=1.0, show_default=True, type=bounded(float, 0, 1, low_open=True),
+              help="Nucleus sampling for --samples.")
+@click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
-@click.option("--rng-seed", default=0, show_default=True,
+@click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
               help="Seed for --samples, and for --folds' split and networks.")
 @config_options(CrossValConfig)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -91,25 +99,25 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     fold_options = [f"--{name.replace('_', '-')}" for name in _fold_settings() if given(name)]
     if fold_options:
         raise click.UsageError(f"{', '.join(fold_options)}: only with --folds")
-    if window is not None:
-        check_positive(window=window)
     from melodyrnn.pipeline import score_items
 
     checkpoint = load_model(model_path)
-    melodies = read_melodies(sources, **ingest)
+    loaded = ingest_from_cli(sources, **ingest)
+    chosen = list(range(len(loaded.melodies)))
     if split == "valid":
-        indices = checkpoint.metadata.get("valid_indices") or []
-        if not indices:
+        chosen = checkpoint.metadata.get("valid_indices") or []
+        if not chosen:
             raise click.UsageError("this model was trained without --valid-fraction")
-        if max(indices) >= len(melodies):
+        if max(chosen) >= len(loaded.melodies):
             raise click.UsageError("SOURCES differ from the training run's: give the same ones")
-        melodies = [melodies[i] for i in indices]
+    melodies = [loaded.melodies[i] for i in chosen]
     if samples:
         from melodyrnn.generation.sampling import Sampling
 
         _compare_samples(checkpoint, melodies, samples, Sampling(temperature, top_p=top_p),
                          memory, rng_seed, as_json)
         return
+    melodies = _known_only(checkpoint.codec, loaded, chosen)
     result = score_items(checkpoint, melodies, window)
     if result.one_step.total == 0:
         raise click.ClickException(f"nothing to evaluate: every melody has at most "
@@ -124,6 +132,24 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     for index, position, _, _ in result.mismatches[:5]:
         click.echo(f"melody {index + 1}: full-song prediction first differs at note "
                    f"{position + 1}")
+
+
+def _known_only(codec, loaded, chosen: list[int]) -> list:
+    """The chosen melodies whose every note the model knows; the others are named on stderr
+    (a held-out melody may use a note no training melody had). If none is left, the error
+    names the first melody, its unknown notes and the notes the model knows."""
+    usable = [i for i in chosen if codec.covers(loaded.melodies[i])]
+    known = set(usable)
+    skipped = [i for i in chosen if i not in known]
+    if skipped and not usable:
+        codec.encode(loaded.melodies[skipped[0]], source=loaded.origin(skipped[0]))  # raises
+    if skipped:
+        names = ", ".join(loaded.origin(i) for i in skipped[:SKIPPED_SHOWN])
+        more = f" and {len(skipped) - SKIPPED_SHOWN} more" if len(skipped) > SKIPPED_SHOWN \
+            else ""
+        note(f"skipped {plural(len(skipped), 'melody', 'melodies')} of {len(chosen)} with "
+             f"notes the model never saw: {names}{more}")
+    return [loaded.melodies[i] for i in usable]
 
 
 def _compare_samples(checkpoint, melodies: list, count: int, sampling, memory: float,

@@ -9,17 +9,28 @@ import click
 
 from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
+    MAX_SEED,
     MidiChoice,
     check_positive,
+    checked_output,
+    given,
     load_model,
     melody_settings,
     midi_options,
     note,
     numbered,
 )
-from melodyrnn.cli.options import config_options
+from melodyrnn.cli.options import bounded, config_options
 from melodyrnn.cli.streams import stream_kinds
+from melodyrnn.files import is_stdout
 from melodyrnn.generation.sampling import Sampling
+
+# Bounds that keep one command within the memory of an ordinary machine (README: Errors).
+MAX_LENGTH = 100_000  # new notes (or characters) per melody
+MAX_OUTPUTS = 256  # melodies generated together
+MAX_TOKENS = 1_000_000  # --length x --num-outputs
+MAX_BEAM = 64
+MAX_BARS = 1_000
 
 
 @click.command()
@@ -28,18 +39,20 @@ from melodyrnn.generation.sampling import Sampling
 @click.option("--seed", "seed", default=None,
               help="Notes to start from, e.g. --seed g8 e8 e4 f8 or --seed 'g8 e8 e4 f8'. "
                    "Default: the start of the first training song.")
-@click.option("--length", default=50, show_default=True, help="New notes to generate.")
+@click.option("--length", default=50, show_default=True, type=click.IntRange(0, MAX_LENGTH),
+              help="New notes to generate.")
 @config_options(Sampling)
-@click.option("--beam", default=0, show_default=True,
+@click.option("--beam", default=0, show_default=True, type=click.IntRange(0, MAX_BEAM),
               help="Beam search of this width for the most probable continuation "
                    "(0 = sample).")
-@click.option("--memory", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
                    "favours continuing motifs the melody has already played, as songs do "
                    "(0 = off; 0.3 is a good start). Not with --beam.")
 @click.option("--num-outputs", default=1, show_default=True,
-              help="Melodies to generate in one batch.")
-@click.option("--rng-seed", default=0, show_default=True, help="Seed for repeatable sampling.")
+              type=click.IntRange(1, MAX_OUTPUTS), help="Melodies to generate in one batch.")
+@click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
+              help="Seed for repeatable sampling.")
 @click.option("--key", "key_tonic", default=None,
               help="Keep to the scale of this tonic, e.g. G, F#, Bb (see --mode).")
 @click.option("--mode", default="major", show_default=True,
@@ -47,7 +60,7 @@ from melodyrnn.generation.sampling import Sampling
                    "aeolian, locrian.")
 @click.option("--range", "pitch_range", default=None,
               help="Keep notes within a register, e.g. C4:C6.")
-@click.option("--bars", default=None, type=int,
+@click.option("--bars", default=None, type=click.IntRange(None, MAX_BARS),
               help="Generate this many bars after the seed, ending on a bar line "
                    "(overrides --length).")
 @click.option("--time", "time_signature", default=None,
@@ -59,13 +72,14 @@ from melodyrnn.generation.sampling import Sampling
               help="Start from the last --primer-notes notes of a file (.txt .mid .musicxml "
                    ".xml .mxl .abc) instead of --seed.")
 @click.option("--primer-notes", default=8, show_default=True,
+              type=click.IntRange(1, MAX_LENGTH),
               help="How many notes from the end of --primer to use.")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help=f"Checkpoint to use (default: ./{DEFAULT_MODEL_PATH}).")
 @click.option("-o", "--out", default=None, type=click.Path(dir_okay=False),
-              help="Write to a file instead of stdout; the suffix picks the format: "
-                   ".txt .mid .midi .musicxml .xml .abc .png (piano roll) .svg (notation). "
-                   "Several outputs get numbered files.")
+              help="Write to a file instead of stdout (- is stdout); the suffix picks the "
+                   "format: .txt .mid .midi .musicxml .xml .abc .png (piano roll) .svg "
+                   "(notation). Several outputs get numbered files.")
 @click.option("--score", is_flag=True, help="With -o .png: engrave notation, not a piano roll.")
 @click.option("--bpm", default=None, type=click.IntRange(1, 1000),
               help="Tempo of the output (default: the training data's).")
@@ -98,6 +112,14 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
+    if given("mode") and not key_tonic:
+        raise click.UsageError(f"--mode {mode}: only with --key (the scale's tonic, e.g. "
+                               f"--key A --mode {mode})")
+    tokens = num_outputs * (length if bars is None else _bars_cap(bars))
+    if tokens > MAX_TOKENS:
+        raise click.UsageError(f"--length x --num-outputs: {tokens:,} notes: expected at most "
+                               f"{MAX_TOKENS:,} in one command")
+    paths = _output_paths(out, num_outputs, primer_file)  # before any work
     from melodyrnn.generation.steering import Steering, parse_range
     from melodyrnn.music.notation import format_melodies
     from melodyrnn.pipeline import continue_items
@@ -112,19 +134,19 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
                       time_signature=_parse_time(time_signature) if time_signature else None,
                       key=f"{steering.key} {steering.mode}" if key_tonic else None, tempo=bpm)
     constraints = steering.constraints(checkpoint.codec, primer)
-    cap = length if bars is None else BARS_TOKEN_CAP
+    cap = length if bars is None else _bars_cap(bars)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
                               constraints, beam, memory)
     _report_endings(melodies, len(primer), length if bars is None else None)
     key_known = "key" in known or key_tonic is not None
     melodies = [_labelled(m, primer, key_known, i, len(melodies))
                 for i, m in enumerate(melodies, 1)]
-    if out is None:
+    if not paths:
         click.echo(format_melodies(melodies), nl=False)
     else:
         from melodyrnn.music.writers import write
 
-        for path, melody in zip(numbered(Path(out), len(melodies)), melodies):
+        for path, melody in zip(paths, melodies):
             write([melody], path, program=program, primer_notes=len(primer), score=score)
             note(f"wrote {path}")
     if play_it:
@@ -135,6 +157,21 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
 
 BARS_TOKEN_CAP = 10_000  # with --bars the bar count ends generation; this only bounds it
 _SEED_HEADERS = {"time": "time_signature", "key": "key", "tempo": "tempo", "partial": "pickup"}
+TOKENS_PER_BAR = 128  # more than any bar of real notes holds
+
+
+def _bars_cap(bars: int) -> int:
+    return min(BARS_TOKEN_CAP, bars * TOKENS_PER_BAR)
+
+
+def _output_paths(out: str | None, count: int, primer_file: str | None) -> list[Path]:
+    """The files -o names (numbered for several melodies), each checked; [] for stdout."""
+    if out is None or is_stdout(out):
+        return []
+    from melodyrnn.music.writers import WRITERS
+
+    return [checked_output(path, [primer_file] if primer_file else [], WRITERS)
+            for path in numbered(Path(out), count)]
 
 
 def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | None,
@@ -154,9 +191,10 @@ def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | Non
     if seed is not None:
         raise click.BadParameter("no notes given", param_hint="--seed")
     if primer_file:
+        from melodyrnn.music.deadline import PARSE_SECONDS
         from melodyrnn.music.readers import read
 
-        source = read(primer_file)[0]
+        source = read(primer_file, seconds=PARSE_SECONDS)[0]  # any reader failure: one line
         kept = source.notes[-primer_notes:]
         start = source.total_duration - sum(n.duration for n in kept)
         pickup = (source.bar_length - source.position_in_bar(start)) % source.bar_length

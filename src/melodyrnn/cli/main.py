@@ -17,6 +17,9 @@ from typing import Any
 import click
 
 from melodyrnn.cli import data, evaluate, generate, jam, sound, train
+from melodyrnn.files import DEFAULT_MAX_FILE_MB, MAX_FILE_MB_ENV
+
+MAX_FILE_MB = 65_536  # the most --max-file-mb accepts (64 GB)
 
 
 class MelodyGroup(click.Group):
@@ -39,13 +42,19 @@ class MelodyGroup(click.Group):
 @click.option("--threads", default=None, type=click.IntRange(1, 256), envvar="MELODYRNN_THREADS",
               help="CPU threads for PyTorch [default: 1, fastest for these small models; "
                    "env MELODYRNN_THREADS].")
-def main(threads: int | None) -> None:
+@click.option("--max-file-mb", default=None, type=click.IntRange(1, MAX_FILE_MB),
+              envvar=MAX_FILE_MB_ENV, metavar="MB",
+              help=f"Largest input file read (music, text, CSV; also the unpacked size of "
+                   f".mxl) [default: {DEFAULT_MAX_FILE_MB}; env {MAX_FILE_MB_ENV}].")
+def main(threads: int | None, max_file_mb: int | None) -> None:
     import os
 
     # Read by PyTorch when it is first imported; commands import it lazily, after this.
     os.environ.setdefault("OMP_NUM_THREADS", str(threads or 1))
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
+    if max_file_mb:  # read where files are read, also by the ingest worker processes
+        os.environ[MAX_FILE_MB_ENV] = str(max_file_mb)
 
 
 main.add_command(train.train)

@@ -38,6 +38,13 @@ class CheckedNumber(click.ParamType):
         return number
 
 
+def bounded(kind: type, low: float | None = None, high: float | None = None,
+           low_open: bool = False) -> CheckedNumber:
+    """A bounded int or float option type outside a config class: the same checks and
+    messages as generated options (NaN and infinity refused), e.g. ``bounded(float, 0, 100)``."""
+    return CheckedNumber(kind, Setting("", low=low, high=high, low_open=low_open))
+
+
 def limits(described: Setting) -> str:
     """The bounds of a number setting for --help, e.g. '1 to 2048'; '' if unbounded."""
     low, high = described.low, described.high

@@ -6,14 +6,18 @@ numpy, music21) happen inside the commands so ``melodyrnn --help`` stays instant
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from melodyrnn.cli.common import MidiChoice, midi_api_option, midi_options, note
+from melodyrnn.cli.options import bounded
 from melodyrnn.errors import MelodyError
+from melodyrnn.files import STDOUT, check_output, is_stdout
 
 SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
+AUDIO_SUFFIXES = (".wav",)
 FLUIDSYNTH_DRIVERS = {"alsa": "-a alsa -m alsa_seq", "jack": "-a jack -m jack",
                       "coremidi": "-a coreaudio -m coremidi", "windows": "-a dsound -m winmidi"}
 
@@ -27,7 +31,7 @@ def _existing_file() -> click.Path:
     return click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-bpm_option = click.option("--bpm", type=click.FloatRange(min=1, max=1000), default=None,
+bpm_option = click.option("--bpm", type=bounded(float, 1, 1000), default=None,
                           help="Tempo in quarter notes per minute (default: the file's tempo).")
 program_option = click.option("--program", type=click.IntRange(0, 127), default=None,
                               help="General MIDI instrument 0-127 (default: the file's, or 0 "
@@ -77,7 +81,7 @@ def play(file: Path, port: str | None, midi: MidiChoice, bpm: float | None,
 @click.command()
 @click.argument("file", type=_existing_file())
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="WAV file to write.")
+              help="WAV file to write (- writes the WAV to standard output).")
 @click.option("--soundfont", type=_existing_file(), default=None,
               help="General MIDI SoundFont (.sf2) for FluidSynth "
                    "[default: /usr/share/sounds/sf2/FluidR3_GM.sf2].")
@@ -88,15 +92,26 @@ def play(file: Path, port: str | None, midi: MidiChoice, bpm: float | None,
 def render(file: Path, output: Path, soundfont: Path | None, bpm: float | None,
            program: int | None, synth: str) -> None:
     """Render a .mid, .txt or .musicxml FILE to a WAV audio file (no sound card needed)."""
-    from melodyrnn.sound.audio import render_to_wav
+    from melodyrnn.sound.audio import render_midi, render_to_wav, wav_bytes
     from melodyrnn.sound.midi import load_midi
 
     try:
+        to_stdout = is_stdout(output)
+        if not to_stdout:  # before any work; never over the input, a device or a FIFO
+            check_output(output, inputs=[p for p in (file, soundfont) if p],
+                         suffixes=AUDIO_SUFFIXES)
         midi = load_midi(file, bpm=bpm, program=program)
-        rendered = render_to_wav(midi, output, soundfont=soundfont, synth=synth)
+        if to_stdout:
+            rendered = render_midi(midi, soundfont=soundfont, synth=synth, source=str(file))
+            sys.stdout.buffer.write(wav_bytes(rendered.samples, rendered.sample_rate))
+            sys.stdout.flush()
+        else:
+            rendered = render_to_wav(midi, output, soundfont=soundfont, synth=synth,
+                                     source=str(file))
     except MelodyError as err:
         raise click.ClickException(str(err)) from None
     for remark in rendered.notes:
         note(f"note: {remark}")
-    click.echo(f"wrote {output} ({_format_seconds(rendered.seconds)}, {rendered.synth}, "
+    where = "standard output" if str(output) == STDOUT else output
+    click.echo(f"wrote {where} ({_format_seconds(rendered.seconds)}, {rendered.synth}, "
                f"{rendered.sample_rate} Hz)", err=True)

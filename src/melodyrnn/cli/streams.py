@@ -18,14 +18,21 @@ from typing import Any, TypeVar
 import click
 
 from melodyrnn.cli.common import (
+    DEFAULT_MODEL_PATH,
+    check_checkpoint_output,
+    checked_output,
     given,
     init_from,
+    interrupt_status,
     load_model,
     note,
     numbered,
+    plural,
     resume_from,
+    sigterm_as_interrupt,
 )
 from melodyrnn.cli.options import build
+from melodyrnn.files import atomic_write, is_stdout
 
 F = TypeVar("F", bound=Callable[..., Any])
 KINDS = ("notes", "text", "series")
@@ -35,6 +42,9 @@ TEXT_MIN_ROW = 256  # a long text is cut into batch rows of at least this many c
 HISTORY_ROWS = 200  # training rows kept in a series checkpoint (plots, generate's history)
 HELD_OUT_ROWS = 2000  # held-out rows kept for the forecast plot's truth line
 PLOT_HISTORY = 90  # history rows drawn before a forecast
+MAX_HORIZON = 100_000  # generate --kind series: steps forecast
+TEXT_SUFFIXES = (".txt",)
+SERIES_SUFFIXES = (".csv", ".png")
 
 
 def stream_kinds(command: str) -> Callable[[F], F]:
@@ -44,7 +54,10 @@ def stream_kinds(command: str) -> Callable[[F], F]:
         @functools.wraps(callback)
         def wrapper(*args: Any, kind: str | None, **kwargs: Any) -> Any:
             extra = {name: kwargs.pop(name) for name in SERIES_OPTIONS if name in kwargs}
-            kind = kind or _inferred_kind(command, kwargs)
+            stored = _stored_kind(command, kwargs)
+            if kind is not None and stored is not None and kind != stored:
+                raise click.UsageError(_wrong_kind(kwargs.get("model_path"), stored, kind))
+            kind = kind or stored or "notes"
             if kind == "notes":
                 series_only = [f"--{name}" for name, value in extra.items()
                                if value is not None and given(name)]
@@ -68,7 +81,8 @@ def stream_kinds(command: str) -> Callable[[F], F]:
                                   "last of --columns]."),
             ]
         if command == "generate":
-            options.append(click.option("--horizon", default=None, type=click.IntRange(1),
+            options.append(click.option("--horizon", default=None,
+                                        type=click.IntRange(1, MAX_HORIZON),
                                         help="Series: steps to forecast [default: 30]."))
         for option in reversed(options):
             wrapper = option(wrapper)
@@ -77,29 +91,30 @@ def stream_kinds(command: str) -> Callable[[F], F]:
     return decorate
 
 
-def _inferred_kind(command: str, kwargs: dict[str, Any]) -> str:
-    """The kind stored in the model file the command will use, else notes."""
+def _stored_kind(command: str, kwargs: dict[str, Any]) -> str | None:
+    """The kind stored in the model file the command will use; None for train, for no file
+    (the bundled model holds notes) or for an unreadable one (the command reports why)."""
     if command == "train":
-        return "notes"
-    path = Path(kwargs.get("model_path") or "melodyrnn.pt")
+        return None
+    path = Path(kwargs.get("model_path") or DEFAULT_MODEL_PATH)
     if not path.is_file():
-        return "notes"
-    try:
-        import torch
+        return None
+    from melodyrnn.models.checkpoint import kind_of
 
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        kind = payload["codec"]["kind"]
-    except Exception:  # not a readable checkpoint: the notes command reports why
-        return "notes"
-    return kind if kind in KINDS else "notes"
+    kind = kind_of(path)  # the same safe reading as loading: never a FIFO or a zip bomb
+    return kind if kind in KINDS else None
 
 
 def _model_of_kind(model_path: str | None, kind: str):
     checkpoint = load_model(model_path)
     if checkpoint.codec.kind != kind:
-        raise click.UsageError(f"this model was trained on {checkpoint.codec.kind}, not {kind}: "
-                               f"use --kind {checkpoint.codec.kind} or another --model")
+        raise click.UsageError(_wrong_kind(model_path, checkpoint.codec.kind, kind))
     return checkpoint
+
+
+def _wrong_kind(model_path: str | None, stored: str, asked: str) -> str:
+    return (f"--kind {asked}: this model ({model_path or DEFAULT_MODEL_PATH}) was trained on "
+            f"{stored}, not {asked}: use --kind {stored} or another --model")
 
 
 # --- train -----------------------------------------------------------------------------------
@@ -135,11 +150,12 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
     where = pick_device(kw.get("device", "auto"))
     if where.type != "cpu":
         note(f"training on {where}")
-    report = fit(items, codec, model_config, train_config, metadata,
-                 progress=kw.get("progress", True), log=note, resume=resume, device=where,
-                 amp=kw.get("amp", False) and where.type == "cuda",
-                 save_every=kw.get("checkpoint_every", 0), save_to=kw["out"],
-                 valid_items=valid_items, init=init)
+    with sigterm_as_interrupt() as received:  # SIGTERM keeps the last epoch, like Ctrl-C
+        report = fit(items, codec, model_config, train_config, metadata,
+                     progress=kw.get("progress", True), log=note, resume=resume, device=where,
+                     amp=kw.get("amp", False) and where.type == "cuda",
+                     save_every=kw.get("checkpoint_every", 0), save_to=kw["out"],
+                     valid_items=valid_items, init=init)
     last = report.result.history[-1] if report.result.history else None
     if last is not None:
         held = f", held-out loss {last.valid_loss:.4f}" if last.valid_loss is not None else ""
@@ -148,6 +164,8 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
              f"loss {last.loss:.4f}{accuracy}{held}")
     path = ckpt.save(report.checkpoint, kw["out"])
     click.echo(f"saved model to {path}")
+    if report.result.interrupted:
+        raise SystemExit(interrupt_status(received))
     return report
 
 
@@ -155,6 +173,7 @@ def train_text(sources: tuple[str, ...], **kw: Any) -> None:
     """``train --kind text``: a character-level model of the text files in SOURCES."""
     from melodyrnn.codecs.text import CharCodec, known_only, read_texts, split_text, text_rows
 
+    check_checkpoint_output(kw["out"], sources)  # before reading or training
     text = read_texts(sources)
     train_part, valid_part = split_text(text, kw["valid_fraction"])
     codec = CharCodec.fit([train_part])
@@ -183,6 +202,7 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
 
     if len(sources) != 1:
         raise click.UsageError("--kind series trains on one CSV file")
+    check_checkpoint_output(kw["out"], sources)  # before reading or training
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     table = read_csv(sources[0], names)
     if target and target not in table.columns:
@@ -192,7 +212,8 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
     window = kw["window"]
     train_part, valid_part = chronological_split(table, fraction)
     if len(train_part) <= window + 1:
-        raise click.UsageError(f"{sources[0]}: {len(train_part)} training rows is too few for "
+        raise click.UsageError(f"{sources[0]}: {plural(len(train_part), 'training row')} "
+                               f"{'is' if len(train_part) == 1 else 'are'} too few for "
                                f"--window {window}")
     codec = NumericCodec.fit(train_part, target)
     items = window_items(train_part.values, window)
@@ -225,6 +246,7 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     from melodyrnn.generation.sampling import Sampling
     from melodyrnn.pipeline import continue_items
 
+    paths = _outputs(out, num_outputs, TEXT_SUFFIXES)
     checkpoint = _model_of_kind(model_path, "text")
     primer = " ".join(([seed] if seed is not None else []) + list(more_seed))
     if not primer:
@@ -233,12 +255,22 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = continue_items(checkpoint, primer, length, sampling=sampling,
                            num_outputs=num_outputs, rng_seed=rng_seed, beams=beam or 0)
-    if out is None:
+    if not paths:
         click.echo("\n\n".join(texts))
         return
-    for path, text in zip(numbered(Path(out), len(texts)), texts):
-        path.write_text(text + "\n", encoding="utf-8")
+    for path, text in zip(paths, texts):
+        with atomic_write(path) as file:
+            file.write((text + "\n").encode("utf-8"))
         note(f"wrote {path}")
+
+
+def _outputs(out: str | None, count: int, suffixes: tuple[str, ...],
+             inputs: tuple[str | None, ...] = ()) -> list[Path]:
+    """The files ``-o`` names for ``count`` outputs, each checked before any work; none for
+    standard output (no ``-o``, or ``-o -``)."""
+    if out is None or is_stdout(out):
+        return []
+    return [checked_output(path, inputs, suffixes) for path in numbered(Path(out), count)]
 
 
 def generate_series(horizon: int | None = None, primer_file: str | None = None,
@@ -249,12 +281,11 @@ def generate_series(horizon: int | None = None, primer_file: str | None = None,
     from melodyrnn.codecs.series import format_csv, read_csv
     from melodyrnn.evaluation.forecast import forecast, horizon_metrics, plot_forecast
 
+    paths = _outputs(out, 1, SERIES_SUFFIXES, (primer_file,))
     checkpoint = _model_of_kind(model_path, "series")
     codec, window = checkpoint.codec, checkpoint.model_config.window
     horizon = horizon or 30
-    suffix = Path(out).suffix.lower() if out else ""
-    if out and suffix not in (".csv", ".png"):
-        raise click.BadParameter(f"'{out}': expected a .csv or .png file", param_hint="-o")
+    suffix = paths[0].suffix.lower() if paths else ""
     truth = None
     if primer_file:
         history = read_csv(primer_file, codec.columns).values
@@ -272,10 +303,11 @@ def generate_series(horizon: int | None = None, primer_file: str | None = None,
         note(f"forecast vs held-out truth over {result.count} steps:")
         for line in result.lines():
             note("  " + line)
-    if out is None:
+    if not paths:
         click.echo(format_csv(codec.columns, predicted), nl=False)
     elif suffix == ".csv":
-        Path(out).write_text(format_csv(codec.columns, predicted), encoding="utf-8")
+        with atomic_write(paths[0]) as file:
+            file.write(format_csv(codec.columns, predicted).encode("utf-8"))
         note(f"wrote {out}")
     else:
         plot_forecast(out, history[-PLOT_HISTORY:, t], predicted[:, t],

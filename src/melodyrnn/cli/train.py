@@ -14,10 +14,15 @@ import click
 
 from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
+    check_checkpoint_output,
     init_from,
+    interrupt_status,
     most_common,
     note,
+    plural,
     resume_from,
+    sigterm_as_interrupt,
+    training_notes,
 )
 from melodyrnn.cli.data import ingest_options
 from melodyrnn.cli.options import build, config_options
@@ -98,6 +103,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     model_config, train_config = build(ModelConfig, options), build(TrainConfig, options)
     run = build(TrainRun, options)
     parse_inputs(model_config.inputs)  # a bad --inputs fails before any data is read
+    check_checkpoint_output(run.out, sources)  # before reading data or training
     from melodyrnn.cli.data import ingest_from_cli
     from melodyrnn.codecs.notes import NoteCodec
     from melodyrnn.models import checkpoint as ckpt
@@ -111,6 +117,9 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     def say(message: str) -> None:
         if group.is_main:
             note(message)
+
+    for line in training_notes(train_config, run.amp, where.type):
+        say(line)
 
     loaded = ingest_from_cli(sources, **{**options, "progress": run.progress and group.is_main})
     melodies = loaded.melodies
@@ -130,12 +139,14 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     init = init_from(run.init_path, "notes", run.resume_path) if run.init_path else None
     if init is not None:
         codec = init.codec.extended(melodies)
-    notes = sum(len(m) for m in melodies)
+    rests = sum(1 for m in melodies for n in m.notes if n.pitch is None)
+    notes = sum(len(m) for m in melodies) - rests  # counted as `data stats` counts them
     network = model_config.arch if init is None else init.model_config.arch
-    tokens = (f"{codec.vocab_size} distinct tokens" if init is None else
+    tokens = (f"{plural(codec.vocab_size, 'distinct token')}" if init is None else
               f"{codec.vocab_size} tokens ({codec.vocab_size - init.codec.vocab_size} new)")
-    say(f"training {network} on {len(melodies)} melod{'y' if len(melodies) == 1 else 'ies'}, "
-        f"{notes} notes, {tokens}")
+    resting = f" (+ {plural(rests, 'rest')})" if rests else ""
+    say(f"training {network} on {plural(len(melodies), 'melody', 'melodies')}, "
+        f"{plural(notes, 'note')}{resting}, {tokens}")
     # Generated melodies take the training data's most common tempo, metre and key.
     metadata = {"tempo": most_common(m.tempo for m in melodies),
                 "time_signature": list(most_common(m.time_signature for m in melodies)),
@@ -152,10 +163,11 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
             f"{train_config.batch_size}")
     if where.type != "cpu":
         say(f"training on {where}")
-    report = fit(melodies, codec, model_config, train_config, metadata, progress=run.progress,
-                 log=say, resume=resume, device=where, amp=run.amp and where.type == "cuda",
-                 save_every=run.checkpoint_every, save_to=run.out, group=group,
-                 valid_items=known, init=init)
+    with sigterm_as_interrupt() as received:  # SIGTERM keeps the last epoch, like Ctrl-C
+        report = fit(melodies, codec, model_config, train_config, metadata,
+                     progress=run.progress, log=say, resume=resume, device=where,
+                     amp=run.amp and where.type == "cuda", save_every=run.checkpoint_every,
+                     save_to=run.out, group=group, valid_items=known, init=init)
     if not group.is_main:
         return
     last = report.result.history[-1] if report.result.history else None
@@ -170,4 +182,4 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
             f"tokens; one-step {result.one_step.accuracy:.1%}, "
             f"{result.bits_per_token:.3f} bits/note")
     if report.result.interrupted:
-        sys.exit(130)
+        sys.exit(interrupt_status(received))

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from melodyrnn.codecs.features import NoteFeatures, group_sizes
-from melodyrnn.codecs.tokens import END, TokenCodec
+from melodyrnn.codecs.tokens import END, TokenCodec, shown_tokens
 from melodyrnn.errors import MelodyError, VocabularyError
 from melodyrnn.music.keys import key_fifths
 from melodyrnn.music.melody import Melody, Note
@@ -133,10 +133,11 @@ class NoteCodec(TokenCodec):
             hints = "; ".join(f"for {note_text(_moved(n, back))!r} try "
                               + " ".join(note_text(_moved(k, back)) for k in self._nearest_notes(n))
                               for n in unknown[:5])
-            known = " ".join(note_text(n) for n in self.notes_for(melody) if n is not None)
-            names = " ".join(repr(note_text(_moved(n, back))) for n in unknown)
-            raise VocabularyError(f"{source}: {names} never seen in training ({hints}); the "
-                                  f"model knows: {known}")
+            known = shown_tokens([note_text(n) for n in self.notes_for(melody) if n is not None])
+            names = " ".join(repr(note_text(_moved(n, back))) for n in unknown[:5])
+            more = " ..." if len(unknown) > 5 else ""
+            raise VocabularyError(f"{source}: {names}{more} never seen in training ({hints}); "
+                                  f"the model knows: {known}")
         return [*ids, self.end_id] if self.end_id is not None else ids
 
     def covers(self, melody: Melody) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from melodyrnn.errors import MelodyError, ParseError
+from melodyrnn.files import read_bytes
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,7 @@ def read_csv(path: str | Path, columns: Sequence[str] | None = None) -> SeriesTa
     """A table from a CSV file (see ``parse_csv``)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise MelodyError(f"{path}: no such file") from None
+        text = read_bytes(path, what="CSV file").decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ParseError(f"not UTF-8 text (byte {err.start})", str(path)) from None
     return parse_csv(text, str(path), columns)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from melodyrnn.codecs.tokens import TokenCodec
 from melodyrnn.errors import MelodyError, ParseError
+from melodyrnn.files import read_bytes
 
 
 class CharCodec(TokenCodec):
@@ -44,12 +45,7 @@ class CharCodec(TokenCodec):
 def read_text(path: str | Path) -> str:
     """The text of a UTF-8 file; a ParseError gives the line and column of a bad byte."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MelodyError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise MelodyError(f"{path}: is a folder, expected a text file") from None
+    data = read_bytes(path, what="text file")  # a regular file within the size limit
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from melodyrnn.errors import MelodyError, VocabularyError
 
 END = "<end>"
+KNOWN_SHOWN = 80  # tokens listed when a message says what a model knows
 
 
 @dataclass
@@ -63,9 +64,9 @@ class TokenCodec:
         tokens = list(tokens)
         unknown = sorted({t for t in tokens if t not in self._index})
         if unknown:
-            known = " ".join(t for t in self.tokens if t != END)
-            raise VocabularyError(f"{source}: {' '.join(map(repr, unknown))} never seen in "
-                                  f"training; the model knows: {known}")
+            raise VocabularyError(f"{source}: {' '.join(map(repr, unknown[:KNOWN_SHOWN]))} "
+                                  f"never seen in training; the model knows: "
+                                  f"{shown_tokens(self.tokens)}")
         return [self._index[t] for t in tokens]
 
     def strings(self, ids: Iterable[int]) -> list[str]:
@@ -81,6 +82,15 @@ class TokenCodec:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a checkpoint."""
         return {"kind": self.kind, "tokens": list(self.tokens), "end_token": self.end_token}
+
+
+def shown_tokens(tokens: Iterable[str], limit: int = KNOWN_SHOWN) -> str:
+    """Tokens for a message: plain when they read plainly ('g8'), quoted and escaped when they
+    are spaces, newlines or control characters; at most ``limit`` of them."""
+    plain = [t for t in tokens if t != END]
+    shown = [t if t.isprintable() and t.strip() == t and t else repr(t) for t in plain[:limit]]
+    more = f" ... ({len(plain) - limit} more)" if len(plain) > limit else ""
+    return " ".join(shown) + more
 
 
 def describe(codec: TokenCodec, limit: int = 40) -> str:

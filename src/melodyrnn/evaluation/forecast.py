@@ -7,6 +7,7 @@ last W frames. A multi-step forecast feeds its own predicted frames back, W at a
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import torch
 
 from melodyrnn.codecs.series import NumericCodec
 from melodyrnn.errors import MelodyError
+from melodyrnn.files import atomic_write
 from melodyrnn.models.network import SequenceModel
 
 
@@ -149,7 +151,9 @@ def plot_forecast(path: str | Path, history: np.ndarray, predicted: np.ndarray,
     axes.set_title(title or f"{label}: {len(predicted)}-step forecast")
     axes.legend(loc="best")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     plt.close(figure)
+    with atomic_write(path) as file:  # never half a file, never over a device or FIFO
+        file.write(buffer.getvalue())
     return path

@@ -30,8 +30,11 @@ def _trim(rows: list[list[int]], lengths: list[int], stop_id: int | None) -> lis
 def generate(model: SequenceModel, primer: Sequence[int], length: int,
              sampling: Sampling = Sampling(), feed: StreamFeed | WindowFeed | None = None,
              num_outputs: int = 1, constraints: Constraints = NO_CONSTRAINTS,
-             generator: torch.Generator | None = None, memory: float = 0.0) -> list[list[int]]:
+             generator: torch.Generator | Sequence[torch.Generator] | None = None,
+             memory: float = 0.0) -> list[list[int]]:
     """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch.
+
+    With one ``generator`` per row, row i is what a batch of one with that generator gives.
 
     ``memory`` > 0 reweights every prediction by a short-term model of the row's own tokens,
     with that weight (see ``memory.ShortTermMemory``): it favours motifs the melody has

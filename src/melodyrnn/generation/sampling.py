@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,15 +49,24 @@ class Sampling:
     def __post_init__(self) -> None:
         check(self)
 
-    def choose(self, logits: torch.Tensor, generator: torch.Generator | None = None
+    def choose(self, logits: torch.Tensor,
+               generator: torch.Generator | Sequence[torch.Generator] | None = None
                ) -> torch.Tensor:
-        """Next token ids (B,) from logits (B, V)."""
+        """Next token ids (B,) from logits (B, V).
+
+        ``generator`` may be one generator per row: then each row's draws depend on its own
+        seed only, not on how many rows are sampled together.
+        """
         import torch
 
         if self.temperature == 0:
             return logits.argmax(-1)
         logits = keep_top_p(keep_top_k(scale_temperature(logits, self.temperature), self.top_k),
                             self.top_p)
-        return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+        probabilities = logits.softmax(-1)
+        if isinstance(generator, Sequence):
+            return torch.cat([torch.multinomial(probabilities[row : row + 1], 1, generator=g)
+                              for row, g in enumerate(generator)]).squeeze(-1)
+        return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
 
 

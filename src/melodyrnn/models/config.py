@@ -17,6 +17,8 @@ LTM_BIAS = 7.0  # IDyOM's *ltm-stm-bias* default for combining PPMs (its viewpoi
 MAX_HIDDEN = 2048  # units per layer: a 2048-unit LSTM layer is 17 M weights
 MAX_LAYERS = 8
 MAX_EMBEDDING = 1024
+MAX_VOCAB = 100_000  # distinct tokens (or series features) a model may have
+MAX_PARAMETERS = 250_000_000  # 1 GB of float32 weights; training needs about 4x that
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.cells import GateLSTMCore
-from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.config import MAX_PARAMETERS, MAX_VOCAB, ModelConfig
 from melodyrnn.models.copying import CopyMemory, Memory, mixed_log_probs, mixed_nll
 from melodyrnn.models.heads import HEADS, IGNORE, FactoredHead, JointHead, TokenLoss
 from melodyrnn.settings import check
@@ -164,6 +165,11 @@ class SequenceModel(nn.Module):
             raise MelodyError(f"--inputs {config.inputs}: derived inputs need --input embedding")
         if config.copy and config.input != "embedding":
             raise MelodyError("--copy: a copy memory needs token inputs (--input embedding)")
+        for name in ("vocab_size", "output_size"):
+            size = getattr(config, name)
+            if type(size) is not int or not 0 <= size <= MAX_VOCAB:
+                raise MelodyError(f"{size!r} distinct tokens ({name}): expected at most "
+                                  f"{MAX_VOCAB} (a coarser --quantize merges durations)")
         self.config = config
         self.encoder = ENCODERS[config.input](config)
         self.core = CORES[config.arch](self.encoder.size, config)
@@ -293,3 +299,30 @@ def detach_state(state: State) -> State:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class _SkipInit(TorchFunctionMode):
+    """Leaves ``torch.nn.init`` undone: on the meta device only shapes exist, and initialising
+    meta tensors would run torch's Python decompositions (and import ``torch._dynamo``)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__module__", "") == "torch.nn.init":
+            return args[0] if args else (kwargs or {}).get("tensor")
+        return func(*args, **(kwargs or {}))
+
+
+def shape_of(config: ModelConfig) -> SequenceModel:
+    """The model a config describes, on the ``meta`` device: every parameter's name, shape and
+    dtype, without allocating any weights (so a huge config costs nothing to inspect)."""
+    with torch.device("meta"), _SkipInit():
+        return SequenceModel(config)
+
+
+def check_size(config: ModelConfig, shape: SequenceModel | None = None) -> None:
+    """MelodyError unless the model fits ``MAX_PARAMETERS`` (checked before building it);
+    ``shape`` is ``shape_of(config)`` if the caller has it already."""
+    count = count_parameters(shape if shape is not None else shape_of(config))
+    if count > MAX_PARAMETERS:
+        raise MelodyError(f"the model would have {count:,} parameters: expected at most "
+                          f"{MAX_PARAMETERS:,} (lower --hidden, --layers, --embedding-dim, or "
+                          "--window for --model mlp)")

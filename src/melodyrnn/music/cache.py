@@ -13,11 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.files import atomic_write
-from melodyrnn.music.melody import Melody, Note
+from melodyrnn.files import atomic_write, max_file_bytes, read_bytes
+from melodyrnn.music.keys import split_key
+from melodyrnn.music.melody import Melody, Note, length_problem
 from melodyrnn.music.readers import READER_VERSION, Piece, Rejection
 
 CACHE_FORMAT = "melodyrnn-ingest"
+CACHE_ENTRY_FACTOR = 4  # an entry may be this much larger than the largest input file
 SOURCE_MARK = "\0source\0"  # stands for the file's path inside cached rejection reasons
 
 
@@ -52,31 +54,56 @@ def encode_pieces(pieces: list[Piece], source: str) -> dict:
 
 
 def decode_pieces(data: dict, source: str) -> list[Piece]:
-    """Pieces back from ``encode_pieces`` data."""
+    """Pieces back from ``encode_pieces`` data; ValueError or MelodyError if any is unsound.
+
+    Every value is checked as a reader would check it (types, pitch range, durations, metre,
+    tempo, key, lengths), so an edited entry can never hand on what no file could give.
+    """
     if data.get("format") != CACHE_FORMAT or data.get("version") != READER_VERSION:
         raise ValueError("not a current cache entry")
-    table = [Note(p, Fraction(num, den)) for p, num, den in data["notes"]]
+    table = [Note(_whole(p, none_ok=True), Fraction(_whole(num), _whole(den)))
+             for p, num, den in data["notes"]]
     pieces: list[Piece] = []
     for item in data["pieces"]:
         if isinstance(item, dict):
-            where = item["source"]
+            where, reason = item["source"], item["reason"]
+            if not isinstance(where, str) or not isinstance(reason, str):
+                raise ValueError("a rejection's source and reason must be text")
             pieces.append(Rejection(source + where if where.startswith("#") or not where
-                                    else where, item["reason"].replace(SOURCE_MARK, source)))
+                                    else where, reason.replace(SOURCE_MARK, source)))
         else:
             title, tempo, metre, key, indexes, (numerator, denominator), analysed = item
-            pieces.append(Melody(tuple(map(table.__getitem__, indexes)), tempo, tuple(metre),
-                                 key, title, Fraction(numerator, denominator),
+            if not (title is None or isinstance(title, str)) or not isinstance(indexes, list):
+                raise ValueError("a melody's title must be text and its notes a list")
+            if key is not None:
+                split_key(key)
+            notes = tuple(table[_whole(i)] for i in indexes)
+            wrong = length_problem(len(notes), sum((n.duration for n in notes), Fraction(0)))
+            if wrong:
+                raise ValueError(wrong)
+            pieces.append(Melody(notes, tempo, tuple(metre), key, title,
+                                 Fraction(_whole(numerator), _whole(denominator)),
                                  key_analysed=bool(analysed)))
     return pieces
 
 
+def _whole(value: object, none_ok: bool = False) -> int | None:
+    """An int from JSON (not a bool, float or string); ValueError otherwise."""
+    if value is None and none_ok:
+        return None
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
 def read_cache(path: Path, source: str) -> list[Piece] | None:
-    """The pieces cached at ``path`` for ``source``, or None if missing or damaged."""
+    """The pieces cached at ``path`` for ``source``, or None if missing or damaged (then the
+    file is parsed again and the entry rewritten)."""
     try:
-        with open(path, "rb") as file:
-            return decode_pieces(json.loads(file.read()), source)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return None  # missing or damaged: parse again
+        entry = read_bytes(path, CACHE_ENTRY_FACTOR * max_file_bytes(), "cache entry")
+        return decode_pieces(json.loads(entry), source)
+    except Exception:  # missing, unreadable, edited or from another version: parse again
+        return None
 
 
 def write_cache(path: Path, pieces: list[Piece], source: str) -> None:

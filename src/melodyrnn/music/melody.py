@@ -10,6 +10,54 @@ from melodyrnn.errors import MelodyError
 MIDI_RANGE = range(0, 128)
 DEFAULT_TEMPO = 120
 DEFAULT_TIME_SIGNATURE = (4, 4)
+MAX_TEMPO = 1000  # beats per minute
+MAX_BEATS = 64  # the most beats in a bar (a time signature's numerator)
+BEAT_UNITS = (1, 2, 4, 8, 16, 32, 64)  # a time signature's denominator
+# Bounds on what one file may ask for, so a tiny hostile file cannot demand hours of audio
+# or gigabytes of notes: a note (or rest) of at most 256 whole notes, a melody of at most
+# 100,000 notes and 40,000 quarter notes (10,000 bars of 4/4).
+MAX_NOTE_QUARTERS = 1024
+MAX_MELODY_NOTES = 100_000
+MAX_MELODY_QUARTERS = 40_000
+
+
+def metre_problem(metre: object) -> str | None:
+    """What is wrong with a time signature such as (3, 4); None if it is usable."""
+    expected = (f"expected {1}-{MAX_BEATS} beats over a unit of "
+                f"{', '.join(map(str, BEAT_UNITS[:-1]))} or {BEAT_UNITS[-1]}")
+    if (not isinstance(metre, (tuple, list)) or len(metre) != 2
+            or not all(type(part) is int for part in metre)):
+        return f"time signature {metre!r}: {expected}"
+    beats, unit = metre
+    if not 1 <= beats <= MAX_BEATS or unit not in BEAT_UNITS:
+        return f"time signature {_short(beats)}/{_short(unit)}: {expected}"
+    return None
+
+
+def tempo_problem(tempo: object) -> str | None:
+    """What is wrong with a tempo in beats per minute; None if it is usable."""
+    if type(tempo) is not int or not 1 <= tempo <= MAX_TEMPO:
+        return f"tempo {_short(tempo)}: expected a whole number of beats per minute, " \
+               f"1 to {MAX_TEMPO}"
+    return None
+
+
+def length_problem(count: int, quarters: Fraction) -> str | None:
+    """What is wrong with a melody of ``count`` notes lasting ``quarters``; None if it fits."""
+    if count > MAX_MELODY_NOTES:
+        return f"{count} notes in one melody: expected at most {MAX_MELODY_NOTES}"
+    if quarters > MAX_MELODY_QUARTERS:
+        return (f"a melody of {float(quarters):.0f} quarter notes: expected at most "
+                f"{MAX_MELODY_QUARTERS}")
+    return None
+
+
+def _short(value: object) -> str:
+    """A number as text, cut short when it has very many digits (2^255 has 77)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 40:
+        return f"2^{value.bit_length() - 1}" if value & (value - 1) == 0 else "<huge number>"
+    text = repr(value)
+    return text if len(text) <= 20 else text[:17] + "..."
 
 
 @dataclass(frozen=True, order=True)
@@ -26,6 +74,9 @@ class Note:
             raise MelodyError(f"pitch {self.pitch} is outside the MIDI range 0-127")
         if self.duration.numerator <= 0:
             raise MelodyError(f"duration {self.duration} must be positive")
+        if self.duration.numerator > MAX_NOTE_QUARTERS * self.duration.denominator:
+            raise MelodyError(f"a note of {float(self.duration):.6g} quarter notes: expected "
+                              f"at most {MAX_NOTE_QUARTERS} (256 whole notes)")
 
     def __hash__(self) -> int:
         # Fraction's own hash is slow; notes are hashed millions of times when a corpus is
@@ -69,6 +120,14 @@ class Melody:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "time_signature", tuple(self.time_signature))
+        wrong = (metre_problem(self.time_signature) or tempo_problem(self.tempo)
+                 or (length_problem(len(self.notes), Fraction(0))
+                     if len(self.notes) > MAX_MELODY_NOTES else None))
+        if wrong:
+            raise MelodyError(wrong)
+        if self.key is not None and not isinstance(self.key, str):
+            raise MelodyError(f"key {self.key!r}: expected a key such as 'G major'")
         pickup = Fraction(self.pickup)
         if pickup < 0:
             raise MelodyError(f"pickup {pickup}: expected 0 or more quarter notes")

@@ -17,14 +17,27 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from melodyrnn.errors import MelodyError, ParseError
+from melodyrnn.errors import FileError, MelodyError, ParseError
+from melodyrnn.files import read_bytes
 from melodyrnn.music.keys import LETTER_PITCH_CLASS, MODE_FIFTHS, spell, split_key
-from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody, Note
+from melodyrnn.music.melody import (
+    DEFAULT_TEMPO,
+    DEFAULT_TIME_SIGNATURE,
+    MAX_MELODY_NOTES,
+    MAX_MELODY_QUARTERS,
+    MAX_TEMPO,
+    Melody,
+    Note,
+    length_problem,
+    metre_problem,
+)
 
 DURATION_VALUES = (1, 2, 4, 8, 16, 32, 64)
 DEFAULT_DURATION = Fraction(1)  # a quarter note, in quarter notes
 MIDDLE_C_OCTAVE = 4
 NOTES_PER_LINE_BARS = 4
+MAX_DIGITS = 6  # in any number of the text format: durations, scales, tempo, metre
+SHOWN_TOKEN = 24  # characters of a bad token quoted in an error message
 
 _NOTE = re.compile(
     r"(?P<name>[a-g]|r)(?P<acc>(?:is|es|s|#|b)*)(?P<octave>[',]*)"
@@ -46,6 +59,7 @@ class _SongBuilder:
         self.notes: list[Note] = []
         self.duration = DEFAULT_DURATION
         self.tie_pending = False
+        self.length = Fraction(0)  # quarter notes so far
 
     def settings(self) -> _SongBuilder:
         """A fresh builder that inherits tempo, metre and key for the next song (not the pickup)."""
@@ -88,12 +102,13 @@ def parse_file(path: str | Path) -> list[Melody]:
     """Read every song in a text file; raise ParseError if it is unreadable or holds no notes."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, what="song text file").decode("utf-8")
+    except FileError as err:
+        detail = str(err).removeprefix(f"{path}: ").removeprefix("cannot read: ")
+        raise ParseError(f"cannot read: {detail}", str(path)) from None
     except UnicodeDecodeError as err:
         raise ParseError(f"not UTF-8 text (byte {err.start}): expected a song text file",
                          str(path)) from None
-    except OSError as err:
-        raise ParseError(f"cannot read: {err.strerror}", str(path)) from None
     melodies = parse_text(text, str(path))
     if not melodies:
         raise ParseError("no notes found: expected notes such as 'g8 e8 e4'", str(path))
@@ -138,13 +153,16 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
     value = value.strip()
     where = (source, line_number, column)
     if name == "\\tempo":
-        if not value.isdigit() or not 1 <= int(value) <= 1000:
-            raise ParseError(f"'\\tempo {value}': expected beats per minute, 1 to 1000", *where)
+        if not _is_number(value) or not 1 <= int(value) <= MAX_TEMPO:
+            raise ParseError(f"'\\tempo {shown(value)}': expected beats per minute, 1 to "
+                             f"{MAX_TEMPO}", *where)
         song.tempo = int(value)
     elif name == "\\time":
         match = re.fullmatch(r"(\d+)/(\d+)", value)
-        if not match or int(match[1]) < 1 or int(match[2]) not in DURATION_VALUES:
-            raise ParseError(f"'\\time {value}': expected a metre such as 3/4 or 6/8", *where)
+        if not match or not _is_number(match[1]) or not _is_number(match[2]) \
+                or metre_problem((int(match[1]), int(match[2]))):
+            raise ParseError(f"'\\time {shown(value)}': expected a metre such as 3/4 or 6/8 "
+                             f"(1-64 beats over 1, 2, 4, 8, 16, 32 or 64)", *where)
         song.time_signature = (int(match[1]), int(match[2]))
     elif name == "\\key":
         song.key = None if value == "none" else _parse_key(value, where)
@@ -153,13 +171,25 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
     elif name == "\\partial":
         song.pickup = _pickup(value, where)
     else:
-        raise ParseError(f"'{name}' is not a header: expected \\tempo, \\time, \\key, \\partial "
-                         "or \\title", *where)
+        raise ParseError(f"'{shown(name)}' is not a header: expected \\tempo, \\time, \\key, "
+                         "\\partial or \\title", *where)
+
+
+def _is_number(text: str) -> bool:
+    """Digits only, and few enough of them (int() of thousands of digits is refused)."""
+    return text.isdigit() and text.isascii() and len(text) <= MAX_DIGITS
+
+
+def shown(token: str) -> str:
+    """A token as error messages quote it: control characters escaped, at most a few dozen
+    characters (a line of some other file read as a song is not echoed whole)."""
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in token)
+    return text if len(text) <= SHOWN_TOKEN else text[: SHOWN_TOKEN - 3] + "..."
 
 
 def _pickup(value: str, where: tuple[str, int, int]) -> Fraction:
     """The length of ``\\partial 8``, ``\\partial 4.`` ...: a duration as notes write it."""
-    problem = ParseError(f"'\\partial {value}': expected the upbeat's duration, e.g. "
+    problem = ParseError(f"'\\partial {shown(value)}': expected the upbeat's duration, e.g. "
                          "\\partial 8 or \\partial 4.", *where)
     match = _NOTE.fullmatch("r" + value) if value[:1].isdigit() else None
     if not match or match["tie"] or match["dur"] is None:
@@ -175,7 +205,8 @@ def _parse_key(value: str, where: tuple[str, int, int]) -> str:
     mode = parts[1] if len(parts) > 1 else "major"
     match = _NOTE.fullmatch(parts[0]) if parts else None
     if not match or match["name"] == "r" or match["octave"] or match["dur"] or match["dots"]:
-        raise ParseError(f"'\\key {value}': expected a tonic and a mode, e.g. 'g major'", *where)
+        raise ParseError(f"'\\key {shown(value)}': expected a tonic and a mode, e.g. 'g major'",
+                         *where)
     alteration = _alteration(match["name"], match["acc"], parts[0], where)
     key = f"{match['name'].upper()}{'#' * alteration}{'b' * -alteration} {mode.lower()}"
     try:
@@ -213,34 +244,45 @@ def _read_token(token: str, song: _SongBuilder, where: tuple[str, int, int]) -> 
         return
     match = _NOTE.fullmatch(token)
     if not match:
-        raise ParseError(f"'{token}' is not a note: expected c d e f g a b or r, "
-                         "then accidentals, octave marks, duration and dots (e.g. fis'4.)", *where)
+        lower = token[:1].lower() + token[1:]
+        hint = (f" (note names are lower case: '{shown(lower)}')"
+                if token[:1].isupper() and _NOTE.fullmatch(lower) else "")
+        raise ParseError(f"'{shown(token)}' is not a note: expected c d e f g a b or r, "
+                         "then accidentals, octave marks, duration and dots (e.g. fis'4.)"
+                         + hint, *where)
     pitch = _pitch(match, token, where)
     duration = _duration(match, token, song, where)
-    if song.tie_pending:
-        previous = song.notes[-1]
-        if previous.pitch != pitch:
-            raise ParseError(f"'~' ties notes of different pitch before '{token}'", *where)
-        song.notes[-1] = Note(pitch, previous.duration + duration)
-    else:
-        try:
+    try:
+        if song.tie_pending:
+            previous = song.notes[-1]
+            if previous.pitch != pitch:
+                raise ParseError(f"'~' ties notes of different pitch before '{shown(token)}'",
+                                 *where)
+            song.notes[-1] = Note(pitch, previous.duration + duration)
+        else:
             song.notes.append(Note(pitch, duration))
-        except MelodyError as err:
-            raise ParseError(f"'{token}': {err}", *where) from None
+    except MelodyError as err:
+        if isinstance(err, ParseError):
+            raise
+        raise ParseError(f"'{shown(token)}': {err}", *where) from None
+    song.length += duration
+    if len(song.notes) > MAX_MELODY_NOTES or song.length > MAX_MELODY_QUARTERS:
+        raise ParseError(f"'{shown(token)}': "
+                         f"{length_problem(len(song.notes), song.length)}", *where)
     song.tie_pending = bool(match["tie"])
 
 
 def _pitch(match: re.Match[str], token: str, where: tuple[str, int, int]) -> int | None:
     if match["name"] == "r":
         if match["acc"] or match["octave"]:
-            raise ParseError(f"'{token}' is a rest with a pitch mark: expected r plus a duration",
-                             *where)
+            raise ParseError(f"'{shown(token)}' is a rest with a pitch mark: expected r plus a "
+                             "duration", *where)
         return None
     octave = MIDDLE_C_OCTAVE + match["octave"].count("'") - match["octave"].count(",")
     pitch = 12 * (octave + 1) + LETTER_PITCH_CLASS[match["name"]]
     pitch += _alteration(match["name"], match["acc"], token, where)
     if not 0 <= pitch <= 127:
-        raise ParseError(f"'{token}' is MIDI pitch {pitch}: expected 0 to 127", *where)
+        raise ParseError(f"'{shown(token)}' is MIDI pitch {pitch}: expected 0 to 127", *where)
     return pitch
 
 
@@ -248,18 +290,23 @@ def _duration(match: re.Match[str], token: str, song: _SongBuilder,
               where: tuple[str, int, int]) -> Fraction:
     if match["dur"] is None:
         if match["dots"] or match["num"]:
-            raise ParseError(f"'{token}' has dots or a scale but no duration", *where)
+            raise ParseError(f"'{shown(token)}' has dots or a scale but no duration", *where)
         return song.duration
+    numbers = [match[name] for name in ("dur", "num", "den") if match[name] is not None]
+    if any(len(number) > MAX_DIGITS for number in numbers) or len(match["dots"]) > MAX_DIGITS:
+        raise ParseError(f"'{shown(token)}': expected numbers of at most {MAX_DIGITS} digits and "
+                         f"at most {MAX_DIGITS} dots", *where)
     value = int(match["dur"])
     if value not in DURATION_VALUES:
-        raise ParseError(f"'{token}' has duration {value}: expected one of "
+        raise ParseError(f"'{shown(token)}' has duration {value}: expected one of "
                          f"{' '.join(map(str, DURATION_VALUES))}", *where)
     base = Fraction(4, value)
     duration = base * (2 - Fraction(1, 2 ** len(match["dots"])))
     if match["num"] is not None:
         num, den = int(match["num"]), int(match["den"])
         if num == 0 or den == 0:
-            raise ParseError(f"'{token}' scales by {num}/{den}: expected a positive ratio", *where)
+            raise ParseError(f"'{shown(token)}' scales by {num}/{den}: expected a positive ratio",
+                             *where)
         duration *= Fraction(num, den)
     song.duration = duration
     return duration
@@ -281,16 +328,15 @@ def pitch_name(pitch: int | None, key: str | None = None) -> str:
 
 def duration_parts(duration: Fraction) -> list[str]:
     """Duration strings that tie together to the given length, e.g. 3/2 -> ['4.'], 5/4 -> ['4', '16']."""
-    for value in DURATION_VALUES:
-        base = Fraction(4, value)
-        for dots in range(4):
-            if base * (2 - Fraction(1, 2 ** dots)) == duration:
-                return [f"{value}{'.' * dots}"]
+    parts: list[str] = []
     whole = Fraction(4)
-    if duration > whole:
-        return ["1", *duration_parts(duration - whole)]
+    while duration not in _SINGLE_DURATIONS and duration > whole:  # a loop: notes may be long
+        parts.append("1")
+        duration -= whole
+    if duration in _SINGLE_DURATIONS:
+        return [*parts, _SINGLE_DURATIONS[duration]]
     if (duration * 16).denominator == 1:  # a sum of plain values: tie them, longest first
-        parts, left = [], duration
+        left = duration
         for value in DURATION_VALUES:
             while left >= Fraction(4, value):
                 parts.append(str(value))
@@ -298,7 +344,20 @@ def duration_parts(duration: Fraction) -> list[str]:
         return parts
     base = next(v for v in reversed(DURATION_VALUES) if Fraction(4, v) >= duration)
     ratio = duration / Fraction(4, base)
-    return [f"{base}*{ratio.numerator}/{ratio.denominator}"]
+    return [*parts, f"{base}*{ratio.numerator}/{ratio.denominator}"]
+
+
+def _single_durations() -> dict[Fraction, str]:
+    """Every length one duration word writes (values with up to three dots), first word wins."""
+    words: dict[Fraction, str] = {}
+    for value in DURATION_VALUES:
+        for dots in range(4):
+            words.setdefault(Fraction(4, value) * (2 - Fraction(1, 2 ** dots)),
+                             f"{value}{'.' * dots}")
+    return words
+
+
+_SINGLE_DURATIONS = _single_durations()
 
 
 def note_text(note: Note, key: str | None = None) -> str:

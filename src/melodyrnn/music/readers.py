@@ -9,21 +9,34 @@ score has to be parsed, since the import alone takes most of a second.
 
 from __future__ import annotations
 
+import io
+import math
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from melodyrnn.errors import DependencyError, MelodyError
+from melodyrnn.files import max_file_bytes, read_bytes, too_big
+from melodyrnn.music.deadline import ParseTimeout, time_limit
 from melodyrnn.music.keys import analyse_key, key_from_signature, split_key
-from melodyrnn.music.melody import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, Melody
+from melodyrnn.music.melody import (
+    DEFAULT_TEMPO,
+    DEFAULT_TIME_SIGNATURE,
+    MAX_TEMPO,
+    Melody,
+    length_problem,
+    metre_problem,
+)
 from melodyrnn.music.notation import DURATION_VALUES, parse_file
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 7  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 8  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
-MAX_TEMPO = 1000
+SCORE_FORMATS = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
+                 ".krn": "humdrum", ".abc": "abc"}
 
 _ABC_TUNE_START = re.compile(r"(?m)^X:")
 _ABC_FIELD = re.compile(r"^[A-Za-z]:")
@@ -57,9 +70,16 @@ def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests:
     """
     if not events:
         return Rejection(source, "no notes")
+    metre = time_signature or DEFAULT_TIME_SIGNATURE
+    wrong = metre_problem(metre)
+    if wrong:
+        return Rejection(source, wrong)
     first, notes = events_to_line(events, grid, keep_rests)
     if not any(n.pitch is not None for n in notes):
         return Rejection(source, "no notes left after quantizing")
+    wrong = length_problem(len(notes), sum((n.duration for n in notes), Fraction(0)))
+    if wrong:
+        return Rejection(source, wrong)
     if key is not None:
         try:
             split_key(key)
@@ -70,8 +90,7 @@ def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests:
     analysed = key is None
     if analysed:
         key = analyse_key(notes)
-    bpm = round(tempo) if tempo else DEFAULT_TEMPO
-    metre = time_signature or DEFAULT_TIME_SIGNATURE
+    bpm = round(tempo) if tempo and math.isfinite(tempo) and tempo > 0 else DEFAULT_TEMPO
     bar = Fraction(4 * metre[0], metre[1])
     pickup = (bar_start - first) % bar  # the first bar line after the first note
     return Melody(notes, max(1, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup,
@@ -121,7 +140,7 @@ def melodies_from_midi(midi, source: str = "<midi>", *, quantize: str = DEFAULT_
         for message in track:
             now += message.time
             kind = message.type
-            if kind == "set_tempo" and tempo is None:
+            if kind == "set_tempo" and tempo is None and message.tempo > 0:
                 tempo = 60_000_000 / message.tempo
             elif kind == "time_signature" and time_signature is None:
                 time_signature = (message.numerator, message.denominator)
@@ -157,13 +176,18 @@ def _mido_key_name(name: str) -> str:
 
 def read_midi(path: Path, **options) -> list[Piece]:
     """Read a standard MIDI file."""
+    return melodies_from_midi(open_midi(path, clip=True), str(path), **options)
+
+
+def open_midi(path: str | Path, clip: bool = False):
+    """A ``mido.MidiFile`` read from a regular file within the size limit."""
     import mido
 
+    data = read_bytes(path, what="MIDI file")
     try:
-        midi = mido.MidiFile(path, clip=True)
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as err:
-        raise MelodyError(f"{path}: not a readable MIDI file ({err})") from None
-    return melodies_from_midi(midi, str(path), **options)
+        return mido.MidiFile(file=io.BytesIO(data), clip=clip)
+    except Exception as err:  # mido raises many kinds (KeySignatureError, EOFError, ...)
+        raise MelodyError(f"{path}: not a readable MIDI file ({_describe(err)})") from None
 
 
 # --- music21 scores -----------------------------------------------------------------------
@@ -306,6 +330,36 @@ def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
     return pieces[0]
 
 
+def guarded(read: Callable[[], list[Piece]], source: str,
+            seconds: float | None = None) -> list[Piece]:
+    """The pieces ``read()`` returns, or one Rejection naming ``source`` whatever it raises.
+
+    A reader exception of any type (a music21 bug on an odd file, a ZeroDivisionError from a
+    tempo of 0) rejects that file or tune only; ``seconds`` bounds the time it may take. A
+    missing dependency is still raised: it concerns every file, not this one.
+    """
+    try:
+        with time_limit(seconds):
+            return read()
+    except DependencyError:
+        raise
+    except ParseTimeout as err:
+        return [Rejection(source, str(err))]
+    except MelodyError as err:
+        return [Rejection(source, _strip_source(str(err), source))]
+    except RecursionError:
+        return [Rejection(source, "reader failed: the file nests or ties too deeply")]
+    except MemoryError:
+        return [Rejection(source, "reader failed: out of memory")]
+    except Exception as err:  # a reader bug on one odd file must not stop the others
+        return [Rejection(source, f"reader failed: {_describe(err)}")]
+
+
+def _strip_source(message: str, source: str) -> str:
+    prefix = f"{source}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
 def _abc_metre(text: str) -> tuple[int, int] | None:
     """The tune's M: field (music21 gives pickups and odd bars a metre of their own)."""
     start = text.find("X:")
@@ -325,32 +379,81 @@ def _describe(err: BaseException) -> str:
 
 def read_abc(path: Path, **options) -> list[Piece]:
     """Read an ABC file: one melody (or rejection) per tune."""
-    text = decode_text(_read_bytes(path))
+    text = decode_text(read_bytes(path, what="ABC file"))
     tunes = split_abc(text)
     if not tunes:
-        return [Rejection(str(path), "no tunes (no X: lines)")]
+        return [Rejection(str(path), "no ABC tunes (no X: lines and no notes)")]
     return [read_abc_tune(body, f"{path}#{label}" if label else str(path), **options)
             for label, body in tunes]
 
 
-def _read_bytes(path: Path) -> bytes:
+def parse_score(path: str | Path):
+    """A music21 stream parsed from the file's own bytes: never from music21's pickle cache.
+
+    ``music21.converter.parse(path)`` would load a pickle from music21's shared scratch
+    folder when one looks newer than the file, and anyone who can write there could run
+    code; here music21 only ever sees the data read (within the size limit) from ``path``.
+    A compressed ``.mxl`` is unpacked here too, with the size limit on what it unpacks to.
+    """
+    m21 = _music21()
+    suffix = Path(path).suffix.lower()
+    fmt = SCORE_FORMATS.get(suffix)
+    if fmt is None:
+        raise MelodyError(f"{path}: not a score file: expected one of "
+                          f"{' '.join(SCORE_FORMATS)}")
+    data = read_bytes(path, what=f"{fmt} file")
+    text = _unpack_mxl(data, path) if suffix == ".mxl" else _score_text(data, fmt)
     try:
-        return Path(path).read_bytes()
-    except OSError as err:
-        raise MelodyError(f"{path}: cannot read ({err.strerror})") from None
+        return m21.converter.parseData(text, format=fmt, forceSource=True)
+    except Exception as err:  # music21 raises many kinds on malformed scores
+        raise MelodyError(f"{path}: unparseable {fmt}: {_describe(err)}") from None
+
+
+def _score_text(data: bytes, fmt: str) -> str:
+    """The text of a score file: MusicXML by its declared encoding, others as ABC books are."""
+    if fmt != "musicxml":
+        return decode_text(data)
+    declared = re.match(rb"<\?xml[^>]*encoding=['\"]([A-Za-z0-9_.-]+)['\"]", data[:200])
+    for encoding in ((declared[1].decode("ascii"),) if declared else ()) + ("utf-8",
+                                                                            "utf-16"):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        # music21 reads the text as it is, so the declaration must not name another encoding
+        return re.sub(r"^(<\?xml[^>]*encoding=)['\"][^'\"]*['\"]", r"\1'UTF-8'", text,
+                      count=1)
+    raise MelodyError("not MusicXML text: neither its declared encoding, UTF-8 nor UTF-16")
+
+
+def _unpack_mxl(data: bytes, path: str | Path) -> str:
+    """The MusicXML text inside a compressed ``.mxl`` archive, unpacked within the size limit
+    (a small archive can unpack to gigabytes: a zip bomb); the member music21 would pick."""
+    limit = max_file_bytes()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if "META-INF" not in m.filename
+                   and (Path(m.filename).suffix.lower() in (".musicxml", ".xml", ".mxl")
+                        or m.filename == ".xml")]
+        if not members:
+            raise MelodyError(f"{path}: no MusicXML file inside the .mxl archive")
+        member = members[0]
+        if member.file_size > limit:
+            raise too_big(path, member.file_size, limit, "unpacked .mxl")
+        with archive.open(member) as stream:
+            unpacked = stream.read(limit + 1)  # the declared size may lie
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError,
+            EOFError, ValueError) as err:
+        raise MelodyError(f"{path}: unparseable musicxml: not a readable .mxl archive "
+                          f"({_describe(err)})") from None
+    if len(unpacked) > limit:
+        raise too_big(path, len(unpacked), limit, "unpacked .mxl")
+    return _score_text(unpacked, "musicxml")
 
 
 def read_score(path: Path, **options) -> list[Piece]:
     """Read MusicXML, compressed MXL or Humdrum kern through music21."""
-    m21 = _music21()
-    suffix = Path(path).suffix.lower()
-    fmt = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
-           ".krn": "humdrum"}[suffix]
-    try:
-        score = m21.converter.parse(Path(path), format=fmt, forceSource=True, storePickle=False)
-    except Exception as err:  # music21 raises many kinds on malformed scores
-        raise MelodyError(f"{path}: unparseable {fmt}: {_describe(err)}") from None
-    return melodies_from_score(score, str(path), **options)
+    return melodies_from_score(parse_score(path), str(path), **options)
 
 
 def read_text(path: Path, *, quantize: str = DEFAULT_QUANTIZE, part: str | None = None,
@@ -396,9 +499,14 @@ def read_pieces(path: str | Path, *, quantize: str = DEFAULT_QUANTIZE, part: str
 
 
 def read(path: str | Path, *, quantize: str = DEFAULT_QUANTIZE, part: str | None = None,
-         keep_rests: bool = True) -> list[Melody]:
-    """Every melody in a file; raise MelodyError with the reasons if there is none."""
-    pieces = read_pieces(path, quantize=quantize, part=part, keep_rests=keep_rests)
+         keep_rests: bool = True, seconds: float | None = None) -> list[Melody]:
+    """Every melody in a file; raise MelodyError with the reasons if there is none.
+
+    Whatever goes wrong inside a reader is a MelodyError naming the file (see ``guarded``).
+    """
+    reader_for(path)  # an unknown suffix is an error of its own, not a rejection
+    pieces = guarded(lambda: read_pieces(path, quantize=quantize, part=part,
+                                         keep_rests=keep_rests), str(path), seconds)
     melodies = [p for p in pieces if isinstance(p, Melody)]
     if not melodies:
         reasons = "; ".join(sorted({p.reason for p in pieces if isinstance(p, Rejection)}))

@@ -16,20 +16,22 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from melodyrnn.errors import DependencyError, MelodyError
+from melodyrnn.files import read_bytes
 from melodyrnn.music.cache import cache_key, default_cache_dir, read_cache, write_cache
+from melodyrnn.music.deadline import PARSE_SECONDS
 from melodyrnn.music.melody import Melody
+from melodyrnn.music.pool import CRASHED, run_jobs
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, parse_quantize
 from melodyrnn.music.readers import (
     SUFFIXES,
     Piece,
     Rejection,
     decode_text,
+    guarded,
     read_abc_tune,
     read_pieces,
     split_abc,
@@ -49,10 +51,11 @@ __all__ = [
     "split_by_melody",
 ]
 
-CRASHED = "reader process crashed"
 TUNES_PER_JOB = 25  # ABC books are split into jobs of this many tunes so big books spread out
 SUMMARY_REASONS = 8
 SUMMARY_EXAMPLES = 3
+POOL_GRACE_SECONDS = 30.0  # a worker's start and music21's import, before a job is stopped
+IN_PROCESS_SUFFIXES = (".txt",)  # read here even with several jobs: linear and fast
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class IngestOptions:
                               "(--no-cache: parse every file again).",
                               switch="--cache/--no-cache")
     jobs: int = setting(0, "Parsing processes; 0 uses every core.", low=0, high=256)
+    parse_timeout: float = setting(PARSE_SECONDS, "Seconds one file (or ABC tune) may take to "
+                                   "read before it is rejected.", low=0.0, low_open=True,
+                                   high=3600.0)
 
     def __post_init__(self) -> None:
         parse_quantize(self.quantize)
@@ -102,6 +108,13 @@ class IngestResult:
     rejected: list[Rejection]
     sources: int
     groups: list[int] = field(default_factory=list)
+    origins: list[str] = field(default_factory=list)  # the file (and tune) of each melody
+
+    def origin(self, index: int) -> str:
+        """Where ``melodies[index]`` came from: its title and file, for messages."""
+        title = self.melodies[index].title
+        where = self.origins[index] if index < len(self.origins) else f"melody {index + 1}"
+        return f"'{title}' ({where})" if title else where
 
     def split(self, valid_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
         """Train and validation indexes into ``melodies``, by original melody."""
@@ -195,8 +208,26 @@ def _is_glob(source: str) -> bool:
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    """Music files under a folder; symlinked folders inside are not entered (no loops)."""
+    found = []
+    for root, folders, names in os.walk(folder, followlinks=False):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found += [Path(root) / name for name in names if not name.startswith(".")
+                  and Path(name).suffix.lower() in SUFFIXES and (Path(root) / name).is_file()]
+    return sorted(found)
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Paths matching a glob; ``**`` never enters symlinked folders, so a loop cannot hang it."""
+    if "**" not in pattern:
+        return [Path(p) for p in sorted(glob.glob(pattern))]
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if _is_glob(part))
+    base = Path(*parts[:first]) if first else Path(".")
+    rest = str(Path(*parts[first:]))
+    # pathlib's "**" does not follow symlinks to folders (glob.glob's does, endlessly)
+    return sorted(p for p in base.glob(rest)
+                  if not any(part.startswith(".") for part in p.relative_to(base).parts))
 
 
 def expand_sources(sources: Iterable[str]) -> tuple[list[_File], list[Rejection]]:
@@ -208,8 +239,7 @@ def expand_sources(sources: Iterable[str]) -> tuple[list[_File], list[Rejection]
         if source.startswith("corpus:"):
             files += _corpus_files(source[len("corpus:"):])
             continue
-        paths = [Path(p) for p in sorted(glob.glob(source, recursive=True))] \
-            if _is_glob(source) else [Path(source)]
+        paths = _glob(source) if _is_glob(source) else [Path(source)]
         if not paths:
             rejected.append(Rejection(source, "no files match"))
         for path in paths:
@@ -283,36 +313,31 @@ class _Job:
     quantize: str
     keep_rests: bool
     tunes: tuple[tuple[str, str], ...] | None = None  # (label, text) of ABC tunes
+    seconds: float = PARSE_SECONDS  # the time limit of each file or tune
 
     @property
     def size(self) -> int:
         return len(self.tunes) if self.tunes is not None else 1
 
 
-def _strip_source(message: str, source: str) -> str:
-    prefix = f"{source}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
 def run_job(job: _Job) -> list[Piece]:
-    """Parse one job; every failure becomes a Rejection (missing dependencies excepted)."""
+    """Parse one job; every failure of a file or tune (an exception of any type, or taking
+    longer than ``job.seconds``) becomes its Rejection (missing dependencies excepted)."""
     options = {"quantize": job.quantize, "part": job.part, "keep_rests": job.keep_rests}
     if job.tunes is not None:
-        return [read_abc_tune(text, f"{job.path}#{label}" if label else job.path, **options)
-                for label, text in job.tunes]
-    try:
-        return read_pieces(job.path, **options)
-    except DependencyError:
-        raise
-    except MelodyError as err:
-        return [Rejection(job.path, _strip_source(str(err), job.path))]
-    except Exception as err:  # a reader bug on one odd file must not stop the others
-        return [Rejection(job.path, f"reader failed: {type(err).__name__}: {err}")]
+        pieces: list[Piece] = []
+        for label, text in job.tunes:
+            source = f"{job.path}#{label}" if label else job.path
+            pieces += guarded(lambda text=text, source=source: [
+                read_abc_tune(text, source, **options)], source, job.seconds)
+        return pieces
+    return guarded(lambda: read_pieces(job.path, **options), job.path, job.seconds)
 
 
 def _jobs_for(index: int, item: _File, content: bytes, options: IngestOptions) -> list[_Job]:
     part = options.part if options.part is not None else item.part
-    base = _Job(index, str(item.path), part, options.quantize, options.keep_rests)
+    base = _Job(index, str(item.path), part, options.quantize, options.keep_rests,
+                seconds=options.parse_timeout)
     if item.path.suffix.lower() != ".abc":
         return [base]
     tunes = split_abc(decode_text(content))
@@ -328,29 +353,33 @@ def _run_all(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_
 
     bar = tqdm(total=sum(j.size for j in jobs), unit="piece", desc="parsing", file=sys.stderr,
                disable=None if progress else True, leave=False)
+    here = [j for j in jobs if workers <= 1 or len(jobs) <= 1
+            or Path(j.path).suffix.lower() in IN_PROCESS_SUFFIXES]
+    pooled = sorted((j for j in jobs if j not in here), key=lambda j: -j.size)
     try:
-        if workers <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                yield job, run_job(job)
-                bar.update(job.size)
-            return
-        import multiprocessing
-
-        # spawn, not fork: the parent may hold threads (torch) that fork would copy half-alive
-        context = multiprocessing.get_context("spawn")
-        ordered = sorted(jobs, key=lambda j: -j.size)
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            futures: dict[Future, _Job] = {pool.submit(run_job, job): job for job in ordered}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    pieces = future.result()
-                except BrokenProcessPool:
-                    pieces = [Rejection(job.path, CRASHED)]
-                yield job, pieces
-                bar.update(job.size)
+        for job in here:  # time-limited by a timer in this process
+            yield job, run_job(job)
+            bar.update(job.size)
+        # In worker processes a stuck job is also stopped from outside, after its own limit.
+        for outcome in run_jobs(run_job, pooled, workers, _job_deadline) if pooled else ():
+            job = outcome.job
+            yield job, (outcome.result if outcome.failure is None
+                        else _failed(job, outcome.failure))
+            bar.update(job.size)
     finally:
         bar.close()
+
+
+def _job_deadline(job: _Job) -> float:
+    return job.seconds * job.size + POOL_GRACE_SECONDS
+
+
+def _failed(job: _Job, reason: str) -> list[Piece]:
+    """One Rejection per file or tune of a job whose process crashed or was stopped."""
+    if job.tunes is None:
+        return [Rejection(job.path, reason)]
+    return [Rejection(f"{job.path}#{label}" if label else job.path, reason)
+            for label, _ in job.tunes]
 
 
 def _worker_count(jobs: int) -> int:
@@ -371,10 +400,11 @@ def load(sources: list[str], options: IngestOptions | None = None,
     cache_paths: list[Path | None] = [None] * len(files)
     jobs: list[_Job] = []
     for index, item in enumerate(files):
-        try:
-            content = item.path.read_bytes()
-        except OSError as err:
-            per_file[index] = [Rejection(str(item.path), f"cannot read: {err.strerror}")]
+        try:  # only regular files, within the size limit: never a FIFO or /dev/zero
+            content = read_bytes(item.path, what="music file")
+        except MelodyError as err:
+            per_file[index] = [Rejection(str(item.path),
+                                         str(err).removeprefix(f"{item.path}: "))]
             continue
         if options.use_cache:
             part = options.part if options.part is not None else item.part
@@ -387,24 +417,56 @@ def load(sources: list[str], options: IngestOptions | None = None,
     for job, pieces in _run_all(jobs, _worker_count(options.jobs), progress) if jobs else ():
         parsed.setdefault(job.file_index, {})[id(job)] = pieces
     order = {id(job): n for n, job in enumerate(jobs)}
-    crashed = set()
+    unsettled = set()  # crashed or stopped: worth another try next time, so not cached
     for index, chunks in parsed.items():
         pieces = [p for key in sorted(chunks, key=order.__getitem__) for p in chunks[key]]
         per_file[index] = pieces
-        if any(isinstance(p, Rejection) and p.reason == CRASHED for p in pieces):
-            crashed.add(index)
+        if any(isinstance(p, Rejection) and _unsettled(p.reason) for p in pieces):
+            unsettled.add(index)
     melodies: list[Melody] = []
+    origins: list[str] = []
     for index, pieces in enumerate(per_file):
         pieces = pieces or [Rejection(str(files[index].path), "no melodies")]
-        if cache_paths[index] is not None and index in parsed and index not in crashed:
+        if cache_paths[index] is not None and index in parsed and index not in unsettled:
             write_cache(cache_paths[index], pieces, str(files[index].path))
-        for piece in pieces:
-            (melodies if isinstance(piece, Melody) else rejected).append(piece)
+        for number, piece in enumerate(pieces, start=1):
+            if isinstance(piece, Melody):
+                melodies.append(piece)
+                origins.append(str(files[index].path) + (f" #{number}" if len(pieces) > 1
+                                                         else ""))
+            else:
+                rejected.append(piece)
     if not melodies:
-        raise MelodyError("no usable melodies in " + ", ".join(map(str, sources)) + "\n"
-                          + rejection_summary(rejected, len(files)))
+        raise NoMelodies(list(map(str, sources)), rejected, len(files))
     augmented, groups = _transpose(melodies, options.transpose)
-    return IngestResult(augmented, rejected, len(files), groups)
+    return IngestResult(augmented, rejected, len(files), groups, [origins[g] for g in groups])
+
+
+def _unsettled(reason: str) -> bool:
+    return reason == CRASHED or "took longer than" in reason or "took too long" in reason
+
+
+class NoMelodies(MelodyError):
+    """No source yielded a melody: one line naming the sources (``rejected`` has the rest)."""
+
+    def __init__(self, sources: list[str], rejected: list[Rejection], files: int) -> None:
+        self.rejected, self.files = rejected, files
+        if len(rejected) == 1:
+            line = _named(rejected[0])
+        else:
+            shown = "; ".join(_named(r) for r in rejected[:SUMMARY_EXAMPLES])
+            more = len(rejected) - SUMMARY_EXAMPLES
+            line = (f"no usable melodies in {', '.join(sources)}: {shown}"
+                    + (f"; and {more} more rejected" if more > 0 else ""))
+        super().__init__(line)
+
+
+def _named(rejection: Rejection) -> str:
+    """'song.mid: no notes'; a reason that already names its file (with a line and column)
+    is not prefixed again."""
+    if rejection.reason.startswith(f"{rejection.source}:"):
+        return rejection.reason
+    return f"{rejection.source}: {rejection.reason}"
 
 
 def _transpose(melodies: list[Melody], mode: str | None) -> tuple[list[Melody], list[int]]:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from melodyrnn.errors import DependencyError, MelodyError
-from melodyrnn.files import atomic_write
-from melodyrnn.sound.midi import timeline
+from melodyrnn.files import atomic_write, regular_file
+from melodyrnn.sound.midi import check_audio_length, timeline
 
 SAMPLE_RATE = 44100
 DEFAULT_GAIN = 1.0  # FluidSynth's own default (0.2) is quiet; the result is normalised anyway
@@ -90,8 +90,7 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path | None:
     """The SoundFont to use: the one given (which must exist) or the first system one found."""
     if soundfont is not None:
         path = Path(soundfont).expanduser()
-        if not path.is_file():
-            raise MelodyError(f"{path}: no such SoundFont file")
+        regular_file(path, "SoundFont file")  # a FIFO would hang FluidSynth
         return path
     return next((p for p in SOUNDFONT_CANDIDATES if p.is_file()), None)
 
@@ -102,10 +101,13 @@ def fluidsynth_program() -> str | None:
 
 
 def render_midi(midi: Any, soundfont: str | Path | None = None, synth: str = "auto",
-                sample_rate: int = SAMPLE_RATE, gain: float = DEFAULT_GAIN) -> Rendered:
-    """Render a ``mido.MidiFile`` to samples with FluidSynth, the built-in synth, or the best available."""
+                sample_rate: int = SAMPLE_RATE, gain: float = DEFAULT_GAIN,
+                source: str = "the melody") -> Rendered:
+    """Render a ``mido.MidiFile`` to samples with FluidSynth, the built-in synth, or the best
+    available; MelodyError naming ``source`` if it lasts longer than audio may."""
     if synth not in SYNTHS:
         raise MelodyError(f"unknown synth '{synth}': expected one of {', '.join(SYNTHS)}")
+    check_audio_length(midi, source)  # before allocating seconds x sample rate samples
     if synth == "builtin":
         return Rendered(synthesize(midi, sample_rate), sample_rate, "builtin")
     program, font = fluidsynth_program(), find_soundfont(soundfont)
@@ -242,21 +244,31 @@ def synthesize(midi: Any, sample_rate: int = SAMPLE_RATE) -> Any:
 
 # --- files and devices ---------------------------------------------------------------------
 
-def write_wav(samples: Any, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
-    """Write float samples in [-1, 1] as a 16-bit PCM WAV file, atomically."""
+def wav_bytes(samples: Any, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Float samples in [-1, 1] as the bytes of a 16-bit PCM WAV file."""
+    import io
     import wave
 
     import numpy as np
 
-    path = Path(path)
     frames = np.asarray(samples, dtype=np.float64)
     channels = 1 if frames.ndim == 1 else frames.shape[1]
     pcm = np.round(np.clip(frames, -1.0, 1.0) * 32767).astype("<i2")
-    with atomic_write(path) as file, wave.open(file, "wb") as out:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def write_wav(samples: Any, path: str | Path, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write float samples in [-1, 1] as a 16-bit PCM WAV file, atomically."""
+    path = Path(path)
+    data = wav_bytes(samples, sample_rate)  # rendered fully before touching the disk
+    with atomic_write(path) as file:
+        file.write(data)
     return path
 
 
@@ -274,9 +286,11 @@ def read_wav(path: str | Path) -> tuple[Any, int]:
 
 
 def render_to_wav(midi: Any, path: str | Path, soundfont: str | Path | None = None,
-                  synth: str = "auto", sample_rate: int = SAMPLE_RATE) -> Rendered:
+                  synth: str = "auto", sample_rate: int = SAMPLE_RATE,
+                  source: str = "the melody") -> Rendered:
     """Render a MidiFile and write it as WAV; return the rendering (its notes say what happened)."""
-    rendered = render_midi(midi, soundfont=soundfont, synth=synth, sample_rate=sample_rate)
+    rendered = render_midi(midi, soundfont=soundfont, synth=synth, sample_rate=sample_rate,
+                           source=source)
     write_wav(rendered.samples, path, rendered.sample_rate)
     return rendered
 

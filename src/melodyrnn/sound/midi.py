@@ -6,12 +6,23 @@ Every source (.mid, song text, MusicXML) becomes a ``mido.MidiFile``, then a tim
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from melodyrnn.errors import DependencyError, MelodyError
-from melodyrnn.music.melody import DEFAULT_TEMPO, Melody, Note
+from melodyrnn.errors import MelodyError
+from melodyrnn.files import regular_file
+from melodyrnn.music.deadline import PARSE_SECONDS, ParseTimeout, time_limit
+from melodyrnn.music.melody import (
+    DEFAULT_TEMPO,
+    MAX_TEMPO,
+    Melody,
+    Note,
+    length_problem,
+    metre_problem,
+)
+from melodyrnn.music.readers import open_midi, parse_score
 from melodyrnn.music.writers import DEFAULT_PROGRAM, midi_file
 
 DRUM_CHANNEL = 9  # General MIDI percussion: a program change there would pick a drum kit
@@ -19,6 +30,7 @@ DEFAULT_MICROSECONDS_PER_BEAT = 500_000  # MIDI's tempo when a file has no set_t
 MIDI_SUFFIXES = (".mid", ".midi")
 TEXT_SUFFIXES = (".txt",)
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".abc", ".krn")
+MAX_AUDIO_SECONDS = 600  # render and play through the sound device: 10 minutes of audio
 
 Timeline = list[tuple[float, Any]]  # (seconds from the start, mido.Message), in time order
 
@@ -29,35 +41,39 @@ def _load_for_playback(path: str | Path) -> Any:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if not path.is_file():
-        raise MelodyError(f"{path}: no such file")
+    known = " ".join(MIDI_SUFFIXES + TEXT_SUFFIXES + SCORE_SUFFIXES)
+    if suffix not in known.split():
+        raise MelodyError(f"{path}: cannot play '{suffix}' files: expected one of {known}")
+    regular_file(path)  # a FIFO or device is refused here, never opened
     if suffix in MIDI_SUFFIXES:
-        import mido
-
-        try:
-            return mido.MidiFile(path)
-        except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-            raise MelodyError(f"{path}: not a readable MIDI file ({err})") from None
+        return open_midi(path)
     if suffix in TEXT_SUFFIXES:
         from melodyrnn.music.notation import parse_file
 
         return parse_file(path)[0]
-    if suffix in SCORE_SUFFIXES:
-        return _score_top_line(path)
-    known = " ".join(MIDI_SUFFIXES + TEXT_SUFFIXES + SCORE_SUFFIXES)
-    raise MelodyError(f"{path}: cannot play '{suffix}' files: expected one of {known}")
+    try:
+        with time_limit(PARSE_SECONDS):
+            return _score_top_line(path)
+    except ParseTimeout as err:
+        raise MelodyError(f"{path}: {err}") from None
+    except MelodyError as err:
+        message = str(err)
+        raise MelodyError(message if message.startswith(f"{path}:") else f"{path}: {message}") \
+            from None
+    except Exception as err:  # music21 raises many unrelated types for unreadable files
+        raise MelodyError(f"{path}: not a readable score ({type(err).__name__}: "
+                          f"{' '.join(str(err).split())[:120]})") from None
 
 
 def _score_top_line(path: Path) -> Melody:
-    """The top line of a score read by music21 (highest note of chords, first part)."""
-    try:
-        from music21 import chord, converter, meter, note, tempo
-    except ImportError:
-        raise DependencyError("reading scores needs music21: pip install music21") from None
-    try:
-        score = converter.parse(str(path))
-    except Exception as err:  # music21 raises many unrelated types for unreadable files
-        raise MelodyError(f"{path}: not a readable score ({err})") from None
+    """The top line of a score read by music21 (highest note of chords, first part).
+
+    The score is parsed from the file's bytes (``readers.parse_score``), never from a pickle
+    music21 may have cached for that path.
+    """
+    from music21 import chord, meter, note, tempo
+
+    score = parse_score(path)
     parts = getattr(score, "parts", None)
     line = (parts[0] if parts else score).stripTies().flatten()
     notes: list[Note] = []
@@ -78,10 +94,16 @@ def _score_top_line(path: Path) -> Melody:
         end = start + length
     if not any(n.pitch is not None for n in notes):
         raise MelodyError(f"{path}: no notes found in the score")
+    wrong = length_problem(len(notes), end)
     marks = line.getElementsByClass(tempo.MetronomeMark)
     metres = line.getElementsByClass(meter.TimeSignature)
-    bpm = round(marks[0].getQuarterBPM()) if marks and marks[0].number else DEFAULT_TEMPO
+    quarter_bpm = marks[0].getQuarterBPM() if marks and marks[0].number else None
+    bpm = (max(1, min(MAX_TEMPO, round(quarter_bpm)))
+           if quarter_bpm and math.isfinite(quarter_bpm) and quarter_bpm > 0 else DEFAULT_TEMPO)
     metre = (metres[0].numerator, metres[0].denominator) if metres else (4, 4)
+    wrong = wrong or metre_problem(metre)
+    if wrong:
+        raise MelodyError(f"{path}: {wrong}")
     return Melody(tuple(notes), bpm, metre, title=path.stem)
 
 
@@ -142,7 +164,27 @@ def timeline(midi: Any) -> Timeline:
 
 
 def duration_seconds(midi: Any) -> float:
-    """Length of a MidiFile in seconds."""
-    return float(midi.length)
+    """Length of a MidiFile in seconds; MelodyError if mido cannot tell."""
+    try:
+        return float(midi.length)
+    except (ValueError, TypeError, KeyError, ZeroDivisionError, OverflowError) as err:
+        raise MelodyError(f"cannot time this MIDI file: {err}") from None
+
+
+def check_audio_length(midi: Any, source: str = "the melody") -> float:
+    """The length in seconds of audio to render; MelodyError above ``MAX_AUDIO_SECONDS``."""
+    seconds = duration_seconds(midi)
+    if not math.isfinite(seconds) or seconds > MAX_AUDIO_SECONDS:
+        raise MelodyError(f"{source}: lasts {_clock(seconds)}: rendering audio is limited to "
+                          f"{_clock(MAX_AUDIO_SECONDS)} (write MIDI instead, or play it to a "
+                          "MIDI port with --port)")
+    return seconds
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds > 1e9:
+        return "forever"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 

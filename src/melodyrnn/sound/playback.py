@@ -16,7 +16,13 @@ from typing import Any, Protocol
 
 from melodyrnn.music.melody import Melody
 from melodyrnn.sound import connections, ports
-from melodyrnn.sound.midi import Timeline, duration_seconds, load_midi, timeline
+from melodyrnn.sound.midi import (
+    Timeline,
+    check_audio_length,
+    duration_seconds,
+    load_midi,
+    timeline,
+)
 from melodyrnn.sound.priority import realtime
 
 MIDI_CHANNELS = 16
@@ -106,12 +112,13 @@ def play_to_port(midi: Any, port: str | int | OutputPort,
 
 
 def play_to_device(midi: Any, soundfont: str | Path | None = None,
-                   synth: str = "auto") -> PlaybackResult:
+                   synth: str = "auto", source: str = "the melody") -> PlaybackResult:
     """Render a MidiFile to audio and play it on the default sound device."""
     from melodyrnn.sound import audio
 
+    check_audio_length(midi, source)
     audio.check_sound_device()
-    rendered = audio.render_midi(midi, soundfont=soundfont, synth=synth)
+    rendered = audio.render_midi(midi, soundfont=soundfont, synth=synth, source=source)
     for note in rendered.notes:
         print(f"note: {note}", file=sys.stderr)
     audio.play_samples(rendered.samples, rendered.sample_rate)
@@ -148,5 +155,6 @@ def play(source: str | Path | Melody | Any, target: Target | None = None, bpm: f
             await_listener(port, target.wait, say)
             return play_to_port(midi, port)
     if target.port is None:
-        return play_to_device(midi)
+        return play_to_device(midi, source=str(source) if isinstance(source, (str, Path))
+                              else "the melody")
     return play_to_port(midi, target.port, api=target.api)

@@ -136,7 +136,8 @@ def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: C
             count += chunk_count
     total_loss, correct, count = group.total(total_loss, correct, count)
     if count == 0:
-        raise MelodyError("no training examples: every song is shorter than the window")
+        raise MelodyError("no training examples: every song is too short to predict a note "
+                          "from (see --window and --batching)")
     return EpochStats(total_loss / count, correct / count, int(count))
 
 
@@ -249,6 +250,41 @@ class _Snapshot:
                 "validation": self.validation}
 
 
+def resume_problem(model: SequenceModel, config: TrainConfig, state: dict[str, Any]
+                   ) -> str | None:
+    """What keeps a saved training state from resuming ``model`` with ``config``; None if
+    nothing does. Tried on a copy of the model and a fresh optimiser, so nothing changes."""
+    try:
+        for name in ("epoch", "streak"):
+            if type(state[name]) is not int or state[name] < 0:
+                return f"{name} {state[name]!r}: expected a whole number, 0 or more"
+        trial = copy.deepcopy(model)
+        optimizer = OPTIMIZERS[config.optimizer](trial.parameters(), config)
+        saved_rng = torch.get_rng_state()
+        try:
+            _Snapshot(state["epoch"], trial.state_dict(), state["optimizer"], state["data_rng"],
+                      state["torch_rng"], state["streak"]).restore(trial, optimizer,
+                                                                   torch.Generator())
+        finally:
+            torch.set_rng_state(saved_rng)
+        for parameter in trial.parameters():
+            for value in optimizer.state.get(parameter, {}).values():
+                if isinstance(value, torch.Tensor) and value.dim() and \
+                        value.shape != parameter.shape:
+                    return (f"optimiser state of shape {tuple(value.shape)} for a weight of "
+                            f"shape {tuple(parameter.shape)}")
+        validation = state.get("validation")
+        if validation:
+            Validation([], 1).load(validation)
+            if validation["best_weights"] is not None:
+                trial.load_state_dict(validation["best_weights"])
+    except KeyError as err:
+        return f"missing {err}"
+    except (TypeError, ValueError, RuntimeError, IndexError, AttributeError) as err:
+        return " ".join(str(err).split())[:160] or type(err).__name__
+    return None
+
+
 def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainConfig,
           target_kind: str = "class", progress: bool = True,
           log: Callable[[str], None] | None = None, resume: dict[str, Any] | None = None,
@@ -296,8 +332,12 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
             validation.load(resume["validation"])
     episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
     if count_targets(episodes) == 0 and group.world == 1:
-        raise MelodyError(f"no training examples: every song is shorter than "
-                          f"{config.window + 1} items")
+        needed = config.window + 1 if fixed_order else 2
+        raise MelodyError(f"no training examples: every song has fewer than {needed} notes "
+                          f"(or tokens), so there is nothing to predict"
+                          + (f" (--batching windows needs --window {config.window} + 1)"
+                             if fixed_order else ""))
+    first_epoch = snapshot.epoch
     result = TrainResult(epochs_run=snapshot.epoch,
                          stop_reason=f"ran all {config.epochs} epochs")
     model.train()
@@ -320,11 +360,11 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                 held_out = evaluate_episodes(model, validation.episodes, objective, device, group)
                 stats.valid_loss = held_out.loss
                 held_out_stalled = validation.update(model, epoch, held_out.loss)
+            result.history.append(stats)  # before the snapshot: an interrupt in between
+            result.epochs_run = epoch  # is settled below by trimming to the snapshot
             snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak, validation)
             if not fixed_order:
                 episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
-            result.history.append(stats)
-            result.epochs_run = epoch
             bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}",
                             **({"valid": f"{stats.valid_loss:.4f}"} if validation else {}))
             bar.update()
@@ -346,6 +386,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                     break
     except KeyboardInterrupt:
         snapshot.restore(model, optimizer, generator)
+        result.epochs_run = snapshot.epoch  # the epoch whose weights are kept, as said below
+        del result.history[snapshot.epoch - first_epoch:]
         result.interrupted = True
         result.stop_reason = (f"interrupted: kept the weights of epoch {snapshot.epoch}; "
                               "continue with --resume")

@@ -1,0 +1,91 @@
+"""What one file may ask for: metres, tempos, note and melody lengths, numbers in the text
+format; each refused with a one-line reason and (in song text) its line and column."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+
+from melodyrnn.errors import MelodyError, ParseError
+from melodyrnn.music.melody import (
+    MAX_MELODY_NOTES,
+    MAX_NOTE_QUARTERS,
+    Melody,
+    Note,
+    metre_problem,
+    tempo_problem,
+)
+from melodyrnn.music.notation import duration_parts, format_melody, parse_text, shown
+
+
+@pytest.mark.parametrize("metre", [(3, 4), (6, 8), (1, 1), (64, 64), (13, 16)])
+def test_usable_metres(metre):
+    assert metre_problem(metre) is None
+
+
+@pytest.mark.parametrize(("metre", "shown_as"), [
+    ((0, 4), "0/4"), ((4, 0), "4/0"), ((4, 3), "4/3"), ((65, 4), "65/4"),
+    ((4, 2**255), "4/2^255"), ((4, 128), "4/128"),
+])
+def test_unusable_metres_are_named(metre, shown_as):
+    assert metre_problem(metre).startswith(f"time signature {shown_as}: expected 1-64 beats")
+    with pytest.raises(MelodyError, match=re.escape(f"time signature {shown_as}")):
+        Melody((Note(60, Fraction(1)),), time_signature=metre)
+
+
+@pytest.mark.parametrize("tempo", [0, -5, 1001, 2.5, True])
+def test_unusable_tempos_are_refused(tempo):
+    assert tempo_problem(tempo)
+    with pytest.raises(MelodyError, match="expected a whole number of beats per minute"):
+        Melody((Note(60, Fraction(1)),), tempo=tempo)
+
+
+def test_a_note_may_last_256_whole_notes_and_no_longer():
+    assert Note(60, Fraction(MAX_NOTE_QUARTERS)).duration == 1024
+    with pytest.raises(MelodyError, match="a note of 1025 quarter notes: expected at most 1024"):
+        Note(60, Fraction(MAX_NOTE_QUARTERS + 1))
+
+
+def test_a_melody_of_too_many_notes_is_refused():
+    with pytest.raises(MelodyError, match=f"expected at most {MAX_MELODY_NOTES}"):
+        Melody((Note(60, Fraction(1, 4)),) * (MAX_MELODY_NOTES + 1))
+
+
+# --- the text format --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "place", "reason"), [
+    ("c4 d4*10000/1", "<text>:1:4:", "'d4*10000/1': a note of 10000 quarter notes"),
+    ("c4*" + "9" * 5000 + "/1", "<text>:1:1:", "expected numbers of at most 6 digits"),
+    ("c" + "." * 10, "<text>:1:1:", "has dots or a scale but no duration"),
+    ("c4" + "." * 10, "<text>:1:1:", "at most 6 dots"),
+    ("\\tempo " + "9" * 5000 + "\nc4", "<text>:1:1:", "expected beats per minute, 1 to 1000"),
+    ("\\time 3/" + "4" * 5000 + "\nc4", "<text>:1:1:", "expected a metre such as 3/4"),
+    ("\\time 0/4\nc4", "<text>:1:1:", "'\\time 0/4'"),
+    ("c1~ " * 300 + "c1", "<text>:1:1025:", "a note of 1028 quarter notes"),
+])
+def test_text_that_asks_too_much_is_a_parse_error_with_its_place(text, place, reason):
+    with pytest.raises(ParseError) as info:
+        parse_text(text)
+    message = str(info.value)
+    assert message.startswith(place) and reason in message and "\n" not in message
+
+
+def test_a_bad_token_is_quoted_short_and_escaped():
+    assert shown("x\x00y") == "x\\x00y"
+    assert shown("root:x:0:0:root:/root:/bin/bash") == "root:x:0:0:root:/root..."
+    with pytest.raises(ParseError, match=r"'root:x:0:0:root:/root\.\.\.' is not a note"):
+        parse_text("root:x:0:0:root:/root:/bin/bash")
+
+
+def test_upper_case_note_names_get_a_hint():
+    with pytest.raises(ParseError, match=r"note names are lower case: 'g4'"):
+        parse_text("G4 E4", "--seed")
+
+
+def test_very_long_notes_format_without_recursion_and_read_back():
+    melody = Melody((Note(60, Fraction(MAX_NOTE_QUARTERS)), Note(None, Fraction(1021, 2))))
+    parts = duration_parts(Fraction(MAX_NOTE_QUARTERS))
+    assert parts == ["1"] * 256
+    assert parse_text(format_melody(melody)) == [melody]
