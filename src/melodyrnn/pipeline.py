@@ -17,7 +17,7 @@ import torch
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.codecs.tokens import TokenCodec
 from melodyrnn.errors import MelodyError
-from melodyrnn.evaluation import crossval
+from melodyrnn.evaluation import crossval, plausibility
 from melodyrnn.evaluation.config import CrossValConfig
 from melodyrnn.evaluation.protocols import Evaluation, evaluate
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
@@ -157,6 +157,21 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
                         constraints, generators, memory)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
+
+
+def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequence[Melody],
+                  count: int, sampling: Sampling = Sampling(), memory: float = 0.0,
+                  rng_seed: int = 0) -> plausibility.PlausibilityReport:
+    """``evaluate --samples``: ``count`` continuations of real openings (the model's window
+    long), their statistics and two-sample tests against ``real``, with the baselines."""
+    stop = Constraints(stop_id=checkpoint.codec.end_id)  # a melody ends at its end token
+
+    def sample(opening: Melody, length: int, index: int) -> Melody:
+        return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed + index,
+                              constraints=stop, memory=memory)[0]
+
+    return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
+                              checkpoint.codec.covers, rng_seed)
 
 
 def score_items(checkpoint: Checkpoint, items: Sequence[Any], window: int | None = None

@@ -62,8 +62,9 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
               help="With --folds and a network: start every fold from this pre-trained "
                    "checkpoint and fine-tune it on the fold's training melodies.")
 @click.option("--samples", default=None, type=click.IntRange(1, MAX_SAMPLES),
-              help="Generate this many melodies (each primed with a real melody's opening) and "
-                   "compare their statistics with the real melodies'.")
+              help="Generate this many melodies (each primed with a real melody's opening), "
+                   "compare their statistics with the real melodies' and run a classifier "
+                   "two-sample test (AUC; baselines real vs real and an order-2 Markov chain).")
 @click.option("--temperature", default=1.0, show_default=True, type=bounded(float, 0, 100),
               help="Sampling for --samples.")
 @click.option("--top-p", default=1.0, show_default=True, type=bounded(float, 0, 1, low_open=True),
@@ -104,18 +105,21 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     checkpoint = load_model(model_path)
     loaded = ingest_from_cli(sources, **ingest)
     chosen = list(range(len(loaded.melodies)))
+    training = loaded.melodies
     if split == "valid":
         chosen = checkpoint.metadata.get("valid_indices") or []
         if not chosen:
             raise click.UsageError("this model was trained without --valid-fraction")
         if max(chosen) >= len(loaded.melodies):
             raise click.UsageError("SOURCES differ from the training run's: give the same ones")
+        held_out = set(chosen)
+        training = [m for i, m in enumerate(loaded.melodies) if i not in held_out]
     melodies = [loaded.melodies[i] for i in chosen]
     if samples:
         from melodyrnn.generation.sampling import Sampling
 
-        _compare_samples(checkpoint, melodies, samples, Sampling(temperature, top_p=top_p),
-                         memory, rng_seed, as_json)
+        _compare_samples(checkpoint, melodies, training, samples,
+                         Sampling(temperature, top_p=top_p), memory, rng_seed, as_json)
         return
     melodies = _known_only(checkpoint.codec, loaded, chosen)
     result = score_items(checkpoint, melodies, window)
@@ -152,38 +156,23 @@ def _known_only(codec, loaded, chosen: list[int]) -> list:
     return [loaded.melodies[i] for i in usable]
 
 
-def _compare_samples(checkpoint, melodies: list, count: int, sampling, memory: float,
-                     rng_seed: int, as_json: bool) -> None:
-    """``evaluate --samples``: statistics of generated vs real melodies, side by side."""
-    import random
-    import statistics
+def _compare_samples(checkpoint, melodies: list, training: list, count: int, sampling,
+                     memory: float, rng_seed: int, as_json: bool) -> None:
+    """``evaluate --samples``: statistics of generated vs real melodies and two-sample tests."""
+    from melodyrnn.evaluation.plausibility import format_table, format_tests
+    from melodyrnn.pipeline import judge_samples
 
-    from melodyrnn.evaluation.samplestats import compare
-    from melodyrnn.pipeline import continue_items
-
-    width = checkpoint.model_config.window
-    openings = [m.with_notes(m.notes[:width]) for m in melodies if len(m) > width]
-    primers = [opening for opening in openings if checkpoint.codec.covers(opening)]
-    if not primers:
-        raise click.ClickException("no real melody opens with notes the model knows")
-    length = int(statistics.median(len(m) for m in melodies)) - width
-    openers = random.Random(rng_seed).choices(primers, k=count)  # real openings, drawn
-    generated = [continue_items(checkpoint, opener, length, sampling, rng_seed=rng_seed + i,
-                                memory=memory)[0] for i, opener in enumerate(openers)]
-    rows = compare(generated, melodies)
+    report = judge_samples(checkpoint, melodies, training, count, sampling, memory, rng_seed)
     if as_json:
-        click.echo(json.dumps({"samples": count, "real": len(melodies), "metrics": rows}))
+        click.echo(json.dumps(report.to_dict()))
         return
-    click.echo(f"{'metric':30} {'samples':>17} {'real':>17}  within 1 sd")
-    for row in rows:
-        click.echo(f"{row['metric']:30} {row['samples_mean']:8.3f} ± {row['samples_sd']:6.3f} "
-                   f"{row['real_mean']:8.3f} ± {row['real_sd']:6.3f}  "
-                   f"{'yes' if row['within_one_sd'] else 'no'}")
+    click.echo(format_table(report.rows))
     how = f"temperature {sampling.temperature:g}"
     how += f", top-p {sampling.top_p:g}" if sampling.top_p < 1 else ""
     how += f", memory {memory:g}" if memory else ""
-    click.echo(f"{count} samples ({how}, up to {length} new notes each) vs "
+    click.echo(f"{count} samples ({how}, up to {report.length} new notes each) vs "
                f"{len(melodies)} real melodies")
+    click.echo(format_tests(report.tests))
 
 
 def _cross_validate(sources: tuple[str, ...], arch: str, folds: int, ppm_order: int | None,

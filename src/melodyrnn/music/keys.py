@@ -93,7 +93,8 @@ def _key_name(tonic_pc: int, mode: str) -> str:
     return best[1]
 
 
-def _tonic_pc(key: str) -> int:
+def tonic_pitch_class(key: str) -> int:
+    """Pitch class (0 = C) of the tonic of a key such as "F# minor"."""
     letter, alteration, _ = split_key(key)
     return (LETTER_PITCH_CLASS[letter] + alteration) % 12
 
@@ -159,6 +160,6 @@ def transpose_key(key: str | None, semitones: int) -> str | None:
     if key is None:
         return None
     mode = split_key(key)[2]
-    return _key_name((_tonic_pc(key) + semitones) % 12, mode)
+    return _key_name((tonic_pitch_class(key) + semitones) % 12, mode)
 
 
