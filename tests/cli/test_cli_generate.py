@@ -306,8 +306,9 @@ def test_play_sends_the_first_melody_to_the_port_with_bpm_and_program(runner, mo
 
     sent = {}
     monkeypatch.setattr(play, "play_to_port",
-                        lambda midi, port: sent.update(midi=midi, port=port))
-    monkeypatch.setattr(play, "play_to_device", lambda midi: sent.update(midi=midi, port=None))
+                        lambda midi, port, **options: sent.update(midi=midi, port=port))
+    monkeypatch.setattr(play, "play_to_device",
+                        lambda midi, **options: sent.update(midi=midi, port=None))
     generate(runner, model, *SEED, "--length", "4", "--play", "--port", "Synth 1",
              "--bpm", "80", "--program", "40")
     assert sent["port"] == "Synth 1"

@@ -248,12 +248,12 @@ class FakeSoundDevice:
 
 
 def test_play_through_sound_device_when_one_exists(monkeypatch) -> None:
-    from melodyrnn.sound.playback import play_melody
+    from melodyrnn.sound.playback import play
 
     device = FakeSoundDevice()
     monkeypatch.setitem(sys.modules, "sounddevice", device)
     monkeypatch.setattr(audio.shutil, "which", lambda name: None)  # builtin synth: fast
-    result = play_melody(KNOWN, bpm=240)
+    result = play(KNOWN, bpm=240)
     (samples, rate), = device.played
     assert device.waited and rate == audio.SAMPLE_RATE
     assert result.target == "sound device (builtin)"

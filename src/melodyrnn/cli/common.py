@@ -1,20 +1,26 @@
 """What every command shares: status lines, model lookup, resume and fine-tune checks.
 
 Every command module imports from here and from ``options``, never from another command,
-so no command reaches into another's private names. Only click is imported at load time.
+so no command reaches into another's private names. Only click and the small stdlib-only
+MIDI modules (``sound.systems``, ``sound.connections``) are imported at load time.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+
+from melodyrnn.sound.connections import DEFAULT_WAIT_SECONDS
+from melodyrnn.sound.systems import API_CHOICES, API_ENV
 
 DEFAULT_MODEL_PATH = "melodyrnn.pt"
 FINE_TUNE_LR = 0.001  # evaluate --folds --init: fine-tuning steps smaller than training's
@@ -203,3 +209,52 @@ def numbered(path: Path, count: int) -> list[Path]:
     width = len(str(count))
     return [path.with_name(f"{path.stem}-{i:0{width}d}{path.suffix}")
             for i in range(1, count + 1)]
+
+
+# --- MIDI: the system, virtual ports -------------------------------------------------------
+
+midi_api_option = click.option(
+    "--midi-api", type=click.Choice(API_CHOICES), default="auto", show_default=True,
+    envvar=API_ENV, help="MIDI system: auto (the first that works), alsa, jack, coremidi or "
+                         f"windows [env {API_ENV}].")
+
+
+@dataclass(frozen=True)
+class MidiChoice:
+    """``--midi-api``, ``--virtual`` and ``--wait``: the MIDI system, and a port to open."""
+
+    api: str = "auto"
+    virtual: str | None = None
+    wait: float = DEFAULT_WAIT_SECONDS
+
+    def target(self, port: str | None):
+        """Where to play: ``--port``, ``--virtual`` or (neither) the sound device."""
+        from melodyrnn.sound.playback import Target
+
+        if port is not None and self.virtual is not None:
+            raise click.UsageError("give --port or --virtual, not both")
+        return Target(port, self.virtual, self.wait, self.api)
+
+
+def midi_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--midi-api``, ``--virtual NAME`` and ``--wait SECONDS`` to a command that plays;
+    it receives them as one ``midi`` (a ``MidiChoice``)."""
+
+    @functools.wraps(command)
+    def with_midi(*args: Any, midi_api: str, virtual: str | None, wait: float,
+                  **kwargs: Any) -> Any:
+        return command(*args, midi=MidiChoice(midi_api, virtual, wait), **kwargs)
+
+    options = (
+        midi_api_option,
+        click.option("--virtual", default=None, metavar="NAME",
+                     help="Open a virtual MIDI output port NAME (melodyrnn:NAME) for a synth or "
+                          "DAW to connect to, wait for the connection, then play."),
+        click.option("--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS,
+                     show_default=True, help="With --virtual: the longest wait in seconds for "
+                                             "a connection (all of it where the system cannot "
+                                             "tell)."),
+    )
+    for option in reversed(options):
+        with_midi = option(with_midi)
+    return with_midi

@@ -10,11 +10,13 @@ import click
 from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     MAX_SEED,
+    MidiChoice,
     check_positive,
     checked_output,
     given,
     load_model,
     melody_settings,
+    midi_options,
     note,
     numbered,
 )
@@ -86,12 +88,14 @@ MAX_BARS = 1_000
 @click.option("--play", "play_it", is_flag=True,
               help="Play the (first) melody: to --port, else through the sound device.")
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
+@midi_options
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
              top_k: int, top_p: float, beam: int, memory: float, num_outputs: int,
              rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
              time_signature: str | None, no_stop: bool, primer_file: str | None,
              primer_notes: int, model_path: str | None, out: str | None, score: bool,
-             bpm: int | None, program: int, play_it: bool, port: str | None) -> None:
+             bpm: int | None, program: int, play_it: bool, port: str | None,
+             midi: MidiChoice) -> None:
     """Continue a melody with a trained model and print it (seed first) as text.
 
     \b
@@ -146,9 +150,9 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
             write([melody], path, program=program, primer_notes=len(primer), score=score)
             note(f"wrote {path}")
     if play_it:
-        from melodyrnn.sound.playback import play_melody
+        from melodyrnn.sound.playback import play
 
-        play_melody(melodies[0], port=port, program=program)
+        play(melodies[0], midi.target(port), program=program, say=note)
 
 
 BARS_TOKEN_CAP = 10_000  # with --bars the bar count ends generation; this only bounds it

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from melodyrnn.cli import data, evaluate, generate, sound, train
+from melodyrnn.cli import data, evaluate, generate, jam, sound, train
 from melodyrnn.files import DEFAULT_MAX_FILE_MB, MAX_FILE_MB_ENV
 
 MAX_FILE_MB = 65_536  # the most --max-file-mb accepts (64 GB)
@@ -64,3 +64,4 @@ main.add_command(data.data)
 main.add_command(sound.ports)
 main.add_command(sound.play)
 main.add_command(sound.render)
+main.add_command(jam.jam)

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import click
 
+from melodyrnn.cli.common import MidiChoice, midi_api_option, midi_options, note
 from melodyrnn.cli.options import bounded
 from melodyrnn.errors import MelodyError
 from melodyrnn.files import STDOUT, check_output, is_stdout
 
 SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
 AUDIO_SUFFIXES = (".wav",)
+FLUIDSYNTH_DRIVERS = {"alsa": "-a alsa -m alsa_seq", "jack": "-a jack -m jack",
+                      "coremidi": "-a coreaudio -m coremidi", "windows": "-a dsound -m winmidi"}
 
 
 def _format_seconds(seconds: float) -> str:
@@ -36,37 +39,43 @@ program_option = click.option("--program", type=click.IntRange(0, 127), default=
 
 
 @click.command()
-def ports() -> None:
-    """List the MIDI output ports, numbered for `play --port`."""
-    from melodyrnn.sound.ports import output_names
+@midi_api_option
+@click.option("--input", "inputs", is_flag=True,
+              help="List the MIDI input ports (for `jam --in`) instead of the outputs.")
+def ports(midi_api: str, inputs: bool) -> None:
+    """List the MIDI output (or input) ports of each MIDI system, numbered for --port."""
+    from melodyrnn.sound.ports import survey
 
-    try:
-        names = output_names()
-    except MelodyError as err:
-        raise click.ClickException(str(err)) from None
-    if not names:
-        click.echo("no MIDI output ports (start a synthesiser, e.g. `fluidsynth -a alsa SF2`)",
-                   err=True)
-    for index, name in enumerate(names):
-        click.echo(f"{index}: {name}")
+    kind = "input" if inputs else "output"
+    found = survey(midi_api, kind)
+    for system, names in found.ports:
+        click.echo(f"{system.label} (--midi-api {system.key}):")
+        if not names and inputs:
+            note("  no MIDI input ports (connect a keyboard, or start a program that plays MIDI)")
+        elif not names:
+            note(f"  no MIDI output ports (start a synthesiser, e.g. "
+                 f"`fluidsynth {FLUIDSYNTH_DRIVERS[system.key]} SF2`)")
+        for number, name in enumerate(names):
+            click.echo(f"{number}: {name}")
+    for _, err in found.failures:
+        note(f"note: {err}")
 
 
 @click.command()
 @click.argument("file", type=_existing_file())
 @click.option("--port", "port", default=None, metavar="NAME|NUM",
               help="MIDI output port by number or (part of its) name; see `melodyrnn ports`. "
-                   "Without it, plays through the sound device.")
+                   "Without it (or --virtual), plays through the sound device.")
+@midi_options
 @bpm_option
 @program_option
-def play(file: Path, port: str | None, bpm: float | None, program: int | None) -> None:
+def play(file: Path, port: str | None, midi: MidiChoice, bpm: float | None,
+         program: int | None) -> None:
     """Play a .mid, .txt or .musicxml FILE to a MIDI port or the sound device (Ctrl-C stops)."""
-    from melodyrnn.sound.playback import play_file
+    from melodyrnn.sound.playback import play as play_source
 
-    try:
-        result = play_file(file, port=port, bpm=bpm, program=program)
-    except MelodyError as err:
-        raise click.ClickException(str(err)) from None
-    click.echo(f"played {file} ({_format_seconds(result.seconds)}) on {result.target}", err=True)
+    result = play_source(file, midi.target(port), bpm=bpm, program=program, say=note)
+    note(f"played {file} ({_format_seconds(result.seconds)}) on {result.target}")
 
 
 @click.command()
@@ -101,8 +110,8 @@ def render(file: Path, output: Path, soundfont: Path | None, bpm: float | None,
                                      source=str(file))
     except MelodyError as err:
         raise click.ClickException(str(err)) from None
-    for note in rendered.notes:
-        click.echo(f"note: {note}", err=True)
+    for remark in rendered.notes:
+        note(f"note: {remark}")
     where = "standard output" if str(output) == STDOUT else output
     click.echo(f"wrote {where} ({_format_seconds(rendered.seconds)}, {rendered.synth}, "
                f"{rendered.sample_rate} Hz)", err=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from melodyrnn.music.melody import Melody
-from melodyrnn.music.writers import DEFAULT_PROGRAM
+from melodyrnn.sound import connections, ports
 from melodyrnn.sound.midi import (
     Timeline,
     check_audio_length,
@@ -23,7 +23,7 @@ from melodyrnn.sound.midi import (
     load_midi,
     timeline,
 )
-from melodyrnn.sound.ports import open_port
+from melodyrnn.sound.priority import realtime
 
 MIDI_CHANNELS = 16
 CC_SUSTAIN, CC_ALL_SOUND_OFF, CC_RESET_CONTROLLERS, CC_ALL_NOTES_OFF = 64, 120, 121, 123
@@ -33,6 +33,17 @@ class OutputPort(Protocol):
     """What playback needs from a port: ``mido`` output ports and test doubles both fit."""
 
     def send(self, message: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to play: a MIDI port (number, name or open port), a virtual port to open and wait
+    ``wait`` seconds on for a connection, or (neither) the sound device; ``api``: the system."""
+
+    port: str | int | OutputPort | None = None
+    virtual: str | None = None
+    wait: float = connections.DEFAULT_WAIT_SECONDS
+    api: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -87,14 +98,16 @@ def play_timeline(events: Timeline, port: OutputPort,
 
 def play_to_port(midi: Any, port: str | int | OutputPort,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> PlaybackResult:
-    """Play a MidiFile to a port given by name, number or as an open port object."""
+                 sleep: Callable[[float], None] = time.sleep, api: str = "auto") -> PlaybackResult:
+    """Play a MidiFile to a port given by name or number (on ``api``) or as an open port object,
+    with real-time scheduling where the system allows it."""
     events = timeline(midi)
     if isinstance(port, (str, int)):
-        with open_port(port) as opened:
+        with ports.open_port(port, api) as opened, realtime():
             play_timeline(events, opened, clock, sleep)
             return PlaybackResult(opened.name, duration_seconds(midi))
-    play_timeline(events, port, clock, sleep)
+    with realtime():
+        play_timeline(events, port, clock, sleep)
     return PlaybackResult(str(getattr(port, "name", port)), duration_seconds(midi))
 
 
@@ -112,19 +125,36 @@ def play_to_device(midi: Any, soundfont: str | Path | None = None,
     return PlaybackResult(f"sound device ({rendered.synth})", duration_seconds(midi))
 
 
-def play_file(path: str | Path, port: str | int | OutputPort | None = None,
-              bpm: float | None = None, program: int | None = None) -> PlaybackResult:
-    """Play a .mid, .txt or score file to a MIDI port, or through the sound device if no port."""
-    midi = load_midi(path, bpm, program)
-    if port is None:
-        return play_to_device(midi, source=str(path))
-    return play_to_port(midi, port)
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
-def play_melody(melody: Melody, port: str | int | OutputPort | None = None,
-                bpm: float | None = None, program: int = DEFAULT_PROGRAM) -> PlaybackResult:
-    """Play a melody to a MIDI port, or with no port through the sound device when one exists."""
-    midi = load_midi(melody, bpm, program)
-    if port is None:
-        return play_to_device(midi)
-    return play_to_port(midi, port)
+def await_listener(port: ports.OutputPort, seconds: float,
+                   say: Callable[[str], None] = _say) -> list[str] | None:
+    """Wait until something connects to a virtual port or ``seconds`` pass, saying what happens."""
+    say(f"waiting up to {seconds:g} s for a connection to {port.name} on {port.system.label} "
+        f"({connections.connect_hint(port)})")
+    peers = connections.wait_for_connection(lambda: connections.connected_to(port), seconds)
+    if peers:
+        say(f"connected to {', '.join(peers)}")
+    elif peers is None:
+        say(f"{port.system.label} cannot say what is connected here; waited {seconds:g} s")
+    else:
+        say(f"no connection after {seconds:g} s; playing anyway")
+    return peers
+
+
+def play(source: str | Path | Melody | Any, target: Target | None = None, bpm: float | None = None,
+         program: int | None = None, say: Callable[[str], None] = _say) -> PlaybackResult:
+    """Play a file, Melody or MidiFile to a MIDI port, a virtual port, or (no target) the sound
+    device."""
+    target = target or Target()
+    midi = load_midi(source, bpm, program)
+    if target.virtual is not None:
+        with ports.open_virtual_output(target.virtual, target.api) as port:
+            await_listener(port, target.wait, say)
+            return play_to_port(midi, port)
+    if target.port is None:
+        return play_to_device(midi, source=str(source) if isinstance(source, (str, Path))
+                              else "the melody")
+    return play_to_port(midi, target.port, api=target.api)
