@@ -95,7 +95,7 @@ def test_same_rng_seed_prints_the_same_melodies_and_another_seed_others(runner, 
 
 
 def test_top_k_one_and_beam_one_are_the_greedy_melody(runner, model):
-    greedy = generate(runner, model, *SEED, "--length", "12").stdout
+    greedy = generate(runner, model, *SEED, "--length", "12", "--temperature", "0").stdout
     assert generate(runner, model, *SEED, "--length", "12", "--temperature", "2",
                     "--top-k", "1").stdout == greedy
     assert generate(runner, model, *SEED, "--length", "12", "--beam", "1").stdout == greedy
@@ -309,8 +309,8 @@ def test_play_sends_the_first_melody_to_the_port_with_bpm_and_program(runner, mo
                         lambda midi, port, **options: sent.update(midi=midi, port=port))
     monkeypatch.setattr(play, "play_to_device",
                         lambda midi, **options: sent.update(midi=midi, port=None))
-    generate(runner, model, *SEED, "--length", "4", "--play", "--port", "Synth 1",
-             "--bpm", "80", "--program", "40")
+    generate(runner, model, *SEED, "--length", "4", "--temperature", "0", "--play", "--port",
+             "Synth 1", "--bpm", "80", "--program", "40")
     assert sent["port"] == "Synth 1"
     messages = list(sent["midi"].tracks[0])
     assert [m.program for m in messages if m.type == "program_change"] == [40]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -23,6 +24,7 @@ from melodyrnn.cli.data import ingest_from_cli, ingest_options
 from melodyrnn.cli.options import bounded, build, config_options
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.evaluation.config import CrossValConfig
+from melodyrnn.generation.sampling import MUSICAL, Sampling
 from melodyrnn.settings import setting_of
 
 MAX_WINDOW = 256  # as train --window
@@ -65,10 +67,7 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
               help="Generate this many melodies (each primed with a real melody's opening), "
                    "compare their statistics with the real melodies' and run a classifier "
                    "two-sample test (AUC; baselines real vs real and an order-2 Markov chain).")
-@click.option("--temperature", default=1.0, show_default=True, type=bounded(float, 0, 100),
-              help="Sampling for --samples.")
-@click.option("--top-p", default=1.0, show_default=True, type=bounded(float, 0, 1, low_open=True),
-              help="Nucleus sampling for --samples.")
+@config_options(Sampling, only=("temperature", "top_p"), defaults=asdict(MUSICAL))
 @click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
@@ -116,8 +115,6 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
         training = [m for i, m in enumerate(loaded.melodies) if i not in held_out]
     melodies = [loaded.melodies[i] for i in chosen]
     if samples:
-        from melodyrnn.generation.sampling import Sampling
-
         _compare_samples(checkpoint, melodies, training, samples,
                          Sampling(temperature, top_p=top_p), memory, rng_seed, as_json)
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
@@ -23,7 +23,7 @@ from melodyrnn.cli.common import (
 from melodyrnn.cli.options import bounded, config_options
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.files import is_stdout
-from melodyrnn.generation.sampling import Sampling
+from melodyrnn.generation.sampling import MUSICAL, Sampling
 
 # Bounds that keep one command within the memory of an ordinary machine (README: Errors).
 MAX_LENGTH = 100_000  # new notes (or characters) per melody
@@ -41,7 +41,7 @@ MAX_BARS = 1_000
                    "Default: the start of the first training song.")
 @click.option("--length", default=50, show_default=True, type=click.IntRange(0, MAX_LENGTH),
               help="New notes to generate.")
-@config_options(Sampling)
+@config_options(Sampling, defaults=asdict(MUSICAL))
 @click.option("--beam", default=0, show_default=True, type=click.IntRange(0, MAX_BEAM),
               help="Beam search of this width for the most probable continuation "
                    "(0 = sample).")

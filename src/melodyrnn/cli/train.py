@@ -34,10 +34,13 @@ from melodyrnn.settings import setting, setting_like
 from melodyrnn.training.config import TrainConfig
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "folk": {"hidden": 256, "layers": 2, "embedding_dim": 64, "dropout": 0.3, "epochs": 30,
-             "lr": 0.003, "optimizer": "adamw", "weight_decay": 0.01, "schedule": "cosine",
-             "batch_size": 64, "bptt": 128, "stop_accuracy": 1.1, "valid_fraction": 0.05,
-             "valid_patience": 4, "end_token": True, "transpose": "all"},
+    # The bundled model's recipe: every melody read in its key (no transposed copies), with
+    # the metre, phrase and repetition inputs and a copy memory; 5% held out for stopping.
+    "folk": {"frame": "key", "inputs": "token,position,bar,lookback,degree,interval",
+             "copy": True, "hidden": 192, "layers": 1, "embedding_dim": 48, "dropout": 0.2,
+             "epochs": 20, "lr": 0.003, "optimizer": "adamw", "weight_decay": 0.01,
+             "schedule": "cosine", "batch_size": 64, "bptt": 128, "stop_accuracy": 2.0,
+             "valid_fraction": 0.05, "valid_patience": 4, "end_token": True},
 }
 
 
@@ -88,8 +91,9 @@ def _apply_preset(ctx: click.Context, name: str | None) -> None:
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None, is_eager=True,
               expose_value=False, callback=lambda ctx, param, value: _apply_preset(ctx, value),
               help="A named set of defaults; options given explicitly still win. folk: the "
-                   "bundled model's recipe (2x256 LSTM, dropout, AdamW + cosine, end token, "
-                   "all transpositions, 5% held out).")
+                   "bundled model's recipe (key frame, metre/phrase/lookback/degree/interval "
+                   "inputs, copy memory, 1x192 LSTM, dropout, AdamW + cosine, end token, 5% "
+                   "held out).")
 @ingest_options
 @click.pass_context
 def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:

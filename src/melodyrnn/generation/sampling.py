@@ -70,3 +70,7 @@ class Sampling:
         return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
 
 
+# What ``generate`` and ``evaluate --samples`` use unless told otherwise: sampling, since
+# always taking the likeliest note loops. Chosen by the two-sample test on held-out openings
+# (bench/README.md, "Sampling defaults"); --temperature 0 is greedy decoding.
+MUSICAL = Sampling(temperature=1.0, top_p=0.95)

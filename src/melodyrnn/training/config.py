@@ -30,7 +30,8 @@ class TrainConfig:
     stop_accuracy: float = setting(1.0, "Stop once this share (0-1) of training targets is "
                                    "predicted (above 1, e.g. 2: never stop early) ...",
                                    low=0.0, high=2.0)
-    stop_patience: int = setting(10, "... for this many more epochs in a row.", low=0,
+    stop_patience: int = setting(20, "... for this many more epochs in a row (a memorised "
+                                 "song then is near-certain, so sampling reproduces it).", low=0,
                                  high=100_000)
     optimizer: str = setting("adam", "Adam, or AdamW (decoupled weight decay).",
                              choices=OPTIMIZERS)
