@@ -8,8 +8,8 @@ model that never saw its melody.
 ``ppm+lstm`` (``ppm+gru``, ...) trains both on the same training folds and predicts each note
 with IDyOM's entropy-weighted geometric combination (``ppm.combine_entropy_weighted``) of the
 PPM's long-term, its short-term (unless ``stm`` is off) and the network's pitch-only
-distributions, all three in one combination with bias ``mix_bias``. The default bias, 1, was
-chosen on fold 1 of 10 of Essen kinder (seed 0) alone, from 0, 0.5, 1, 2, 4, 7.
+distributions, all in one combination with bias ``mix_bias``. The defaults (``config``) were
+chosen on Essen *dva*, a development set, never on the reported *kinder*.
 """
 
 from __future__ import annotations

@@ -2,10 +2,16 @@
 
 An entry holds a table of distinct notes and, per melody, indexes into it, so a warm run
 over all of Essen only reads JSON. Never pickle: a cache entry is data, not code.
+
+The package also ships entries for music21's corpora read with the default options
+(``bundled/ingest.json.gz``, made by ``scripts/ship_corpora.py``), so the first
+``train corpus:essen`` on a new machine parses nothing. They are keyed the same way, by
+content: a corpus file that changes, or a reader version that moves on, simply misses.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import sys
@@ -19,6 +25,8 @@ from melodyrnn.music.melody import Melody, Note, length_problem
 from melodyrnn.music.readers import READER_VERSION, Piece, Rejection
 
 CACHE_FORMAT = "melodyrnn-ingest"
+SHIPPED_FORMAT = "melodyrnn-shipped-ingest"
+SHIPPED_MAX_BYTES = 64 * 2**20  # the shipped entries, uncompressed
 CACHE_ENTRY_FACTOR = 4  # an entry may be this much larger than the largest input file
 SOURCE_MARK = "\0source\0"  # stands for the file's path inside cached rejection reasons
 
@@ -117,3 +125,47 @@ def write_cache(path: Path, pieces: list[Piece], source: str) -> None:
         print(f"warning: cannot write cache {path}: {err}", file=sys.stderr)
 
 
+
+
+def shipped_path() -> Path:
+    """Where the package keeps the entries parsed at build time."""
+    return Path(__file__).resolve().parent.parent / "bundled" / "ingest.json.gz"
+
+
+class ShippedEntries:
+    """The cache entries shipped with the package, read on first use and checked like any
+    entry (``decode_pieces``); a missing or damaged file just means nothing is shipped."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path or shipped_path()
+        self._entries: dict | None = None
+
+    def pieces(self, key: str, source: str) -> list[Piece] | None:
+        """The shipped pieces of the file with cache key ``key``, or None."""
+        entry = self._read().get(key)
+        if entry is None:
+            return None
+        try:
+            return decode_pieces(entry, source)
+        except Exception:  # another reader version, or damaged: parse the file instead
+            return None
+
+    def _read(self) -> dict:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                with gzip.open(self._path, "rb") as file:
+                    data = json.loads(file.read(SHIPPED_MAX_BYTES + 1)[:SHIPPED_MAX_BYTES])
+                if data.get("format") == SHIPPED_FORMAT and data.get("version") == READER_VERSION:
+                    self._entries = dict(data["entries"])
+            except Exception:  # nothing shipped (or unreadable): every file is parsed
+                pass
+        return self._entries
+
+
+def ship(entries: dict[str, dict], path: Path) -> None:
+    """Write cache entries (name -> entry) as the package's shipped file, reproducibly."""
+    data = {"format": SHIPPED_FORMAT, "version": READER_VERSION,
+            "entries": dict(sorted(entries.items()))}
+    with atomic_write(path) as file:
+        file.write(gzip.compress(json.dumps(data, separators=(",", ":")).encode(), 9, mtime=0))

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from melodyrnn.errors import DependencyError, MelodyError
 from melodyrnn.files import read_bytes
-from melodyrnn.music.cache import cache_key, default_cache_dir, read_cache, write_cache
+from melodyrnn.music.cache import (
+    ShippedEntries,
+    cache_key,
+    default_cache_dir,
+    read_cache,
+    write_cache,
+)
 from melodyrnn.music.deadline import PARSE_SECONDS
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.pool import CRASHED, run_jobs
@@ -399,6 +405,7 @@ def load(sources: list[str], options: IngestOptions | None = None,
     per_file: list[list[Piece] | None] = [None] * len(files)
     cache_paths: list[Path | None] = [None] * len(files)
     jobs: list[_Job] = []
+    shipped = ShippedEntries()
     for index, item in enumerate(files):
         try:  # only regular files, within the size limit: never a FIFO or /dev/zero
             content = read_bytes(item.path, what="music file")
@@ -411,6 +418,8 @@ def load(sources: list[str], options: IngestOptions | None = None,
             key = cache_key(content, options.quantize, part, options.keep_rests)
             cache_paths[index] = cache_dir / f"{key}.json"
             per_file[index] = read_cache(cache_paths[index], str(item.path))
+            if per_file[index] is None:
+                per_file[index] = shipped.pieces(key, str(item.path))
         if per_file[index] is None:
             jobs += _jobs_for(index, item, content, options)
     parsed: dict[int, dict[int, list[Piece]]] = {}
