@@ -21,7 +21,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is fastest
 
+from melodyrnn.evaluation.config import PPM_BIAS, VIEWPOINTS
 from melodyrnn.evaluation.crossval import CrossValConfig, CrossValResult
+from melodyrnn.models.config import LTM_BIAS
 from melodyrnn.music.sources import IngestOptions, load
 from melodyrnn.pipeline import cross_validate
 
@@ -38,7 +40,10 @@ PPM_ROWS = [
     ("PPM* LTM+STM (b=7, LTM from training folds only)", {}, 2.106),
     ("PPM* LTM+ + STM (b=7, LTM also learns test melodies, IDyOM :both+)",
      {"ltm_plus": True}, 2.106),
+    ("PPM* LTM+STM, viewpoints cpitch+cpintfref+cpint, b=2 (the default; chosen on dva)",
+     {"viewpoints": VIEWPOINTS, "bias": PPM_BIAS}, None),
 ]
+CLASSIC = {"viewpoints": "cpitch", "bias": LTM_BIAS}  # IDyOM's pitch-only setting
 
 
 def row(label: str, result: CrossValResult, published: float | None) -> dict:
@@ -71,7 +76,8 @@ def main() -> None:
     base = CrossValConfig(folds=args.folds, seed=args.seed)
     rows = []
     for label, settings, published in PPM_ROWS:
-        rows.append(row(label, cross_validate(melodies, replace(base, **settings)), published))
+        rows.append(row(label, cross_validate(melodies, replace(base, **{**CLASSIC, **settings})),
+                        published))
     if args.init:
         for model, epochs in ((args.arch, 0), (args.arch, args.fine_tune_epochs),
                               (f"ppm+{args.arch}", args.fine_tune_epochs)):
@@ -83,11 +89,14 @@ def main() -> None:
     elif not args.no_neural:
         config = replace(base, model=args.arch, epochs=args.epochs)
         label = (f"{args.arch} ({config.epochs} epochs/fold, hidden {config.hidden}, "
-                 f"lr {config.lr}; note 1: order-0 PPM)")
+                 f"lr {config.lr}, {config.frame} frame, copy {config.copy}; note 1: order-0 PPM)")
         rows.append(row(label, cross_validate(melodies, config), None))
+        previous = replace(config, frame="absolute", copy=False)
+        rows.append(row(f"{args.arch}, the previous default (absolute keys, no copy memory)",
+                        cross_validate(melodies, previous), None))
         mixture = replace(config, model=f"ppm+{args.arch}")
-        label = (f"ppm+{args.arch} (LTM+STM+{args.arch}, mix bias {mixture.mix_bias:g} "
-                 f"chosen on fold 1 only)")
+        label = (f"ppm+{args.arch} (LTM+STM of 3 viewpoints + {args.arch}, mix bias "
+                 f"{mixture.mix_bias:g} chosen on dva)")
         rows.append(row(label, cross_validate(melodies, mixture), 2.106))
 
     print(f"{args.source}: {data['melodies']} melodies, {data['notes']} notes "
