@@ -342,7 +342,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                              if fixed_order else ""))
     first_epoch = snapshot.epoch
     result = TrainResult(epochs_run=snapshot.epoch,
-                         stop_reason=f"ran all {config.epochs} epochs")
+                         stop_reason=f"ran all {config.epochs} epochs" if config.epochs > 1
+                         else "ran the only epoch (--epochs 1)")
     model.train()
     bar = _progress_bar(config.epochs, progress and group.is_main, initial=snapshot.epoch)
     streak = snapshot.streak
