@@ -17,6 +17,7 @@ import torch
 
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.network import SequenceModel
+from melodyrnn.training.optim import Adam
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB, BATCH, STEPS, REPEATS = 100, 32, 64, 20
@@ -26,7 +27,7 @@ def seconds_per_step(arch: str) -> float:
     torch.manual_seed(0)
     model = SequenceModel(ModelConfig(arch=arch, vocab_size=VOCAB, output_size=VOCAB,
                                       hidden=128, layers=2))
-    optimizer = torch.optim.Adam(model.parameters())
+    optimizer = Adam(model.parameters())
     x = torch.randint(0, VOCAB, (BATCH, STEPS))
     y = torch.randint(0, VOCAB, (BATCH, STEPS))
 

@@ -27,6 +27,7 @@ from melodyrnn.music.sources import IngestOptions, load
 from melodyrnn.training.config import TrainConfig
 from melodyrnn.training.episodes import count_targets
 from melodyrnn.training.loop import BATCHINGS, OBJECTIVES, run_episodes
+from melodyrnn.training.optim import Adam
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +36,7 @@ def tokens_per_second(streams, vocab: int, config: TrainConfig) -> dict:
     torch.manual_seed(0)
     model = SequenceModel(ModelConfig(vocab_size=vocab, output_size=vocab))
     episodes = BATCHINGS[config.batching](streams, config, torch.Generator().manual_seed(0))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = Adam(model.parameters(), lr=config.lr)
     started = time.perf_counter()
     run_episodes(model, episodes, OBJECTIVES["class"], optimizer, config.clip)
     seconds = time.perf_counter() - started

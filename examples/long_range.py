@@ -32,6 +32,7 @@ from melodyrnn.files import atomic_write, check_output
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.network import SequenceModel
 from melodyrnn.training.loop import OBJECTIVES, evaluate_episodes, run_episodes
+from melodyrnn.training.optim import Adam
 
 BASELINE_MSE = 1 / 6  # variance of the sum of two U(0, 1) values: the error of always saying 1
 SOLVED_MSE = BASELINE_MSE / 10  # below what the recent marked value alone allows (1/12)
@@ -93,7 +94,7 @@ def train_curve(arch: str, config: AddingConfig) -> Curve:
                                       hidden=config.hidden))
     device = torch.device(config.device)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = Adam(model.parameters(), lr=config.lr)
     objective = OBJECTIVES["value"]
     curve, started = Curve(arch), time.perf_counter()
     for step in range(1, config.steps + 1):

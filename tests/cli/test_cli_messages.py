@@ -72,3 +72,122 @@ def test_dash_writes_to_standard_output(tmp_path, nabiya_model):
     with wave.open(io.BytesIO(rendered.stdout_bytes)) as audio:
         assert audio.getnframes() > 44100  # two beats at 120 bpm, and a release
     assert "wrote standard output" in rendered.stderr
+
+
+def test_evaluate_split_valid_scores_the_usable_held_out_melodies_and_names_the_others(
+        tmp_path):
+    from melodyrnn.music.sources import split_by_melody
+
+    titles = [f"Song {n}" for n in range(1, 7)]
+    _, held = split_by_melody(titles, 0.34, seed=0)  # the two melodies train will hold out
+    assert len(held) == 2
+    songs = ["c8 d e f g4 g" for _ in titles]
+    songs[held[0]] = "c8 d e fis g4 g"  # fis: a note no training melody has
+    titles[held[0]] = "Stranger"
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    (folder / "songs.txt").write_text("\n\n".join(f"\\title {t}\n{s}"
+                                                  for t, s in zip(titles, songs)) + "\n")
+    model = tmp_path / "m.pt"
+    trained = run("train", folder, "--valid-fraction", "0.34", "--epochs", "3", "--hidden", "8",
+                  "--no-progress", "--no-cache", "-o", model)
+    assert "held out 2 melodies" in trained.stderr
+    assert "validation: 1 of 2 held-out melodies use only known tokens" in trained.stderr
+    result = run("evaluate", "--model", model, folder, "--split", "valid", "--no-cache")
+    assert "skipped 1 melody of 2 with notes the model never saw: 'Stranger' (" in result.stderr
+    assert f"songs.txt #{held[0] + 1})" in result.stderr
+    assert "item " not in result.stderr
+    # the usable melody alone: 6 notes, the first 4 (the model's window) prime the rest
+    assert result.stdout.startswith("one-step   ") and "/2 correct" in result.stdout
+
+
+def test_an_empty_song_file_is_called_empty_in_song_text_words(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = run("train", empty, "--no-progress", "--no-cache", "-o", tmp_path / "m.pt",
+                 ok=False)
+    assert "empty.txt: no notes found: expected notes such as 'g8 e8 e4'" in result.stderr
+    assert "X:" not in result.stderr and "ABC" not in result.stderr
+
+
+def test_unknown_characters_are_shown_escaped_never_raw(tmp_path, nabiya_model, nabiya_path):
+    song = tmp_path / "song.txt"
+    song.write_text("c4 d4 \x1b[31m\x00 e4\n")  # a terminal escape and a NUL
+    result = run("train", song, "--no-progress", "--no-cache", "-o", tmp_path / "m.pt",
+                 ok=False)
+    assert "song.txt:1:7: '\\x1b[31m\\x00' is not a note" in result.stderr
+    titled = tmp_path / "titled.txt"
+    titled.write_text("\\title Clear\x1b[2J\na8 b8 c'4 a8 b8 c'4\n")
+    skipped = run("evaluate", "--model", nabiya_model, nabiya_path, titled, "--no-cache")
+    assert "never saw: 'Clear\\x1b[2J' (" in skipped.stderr
+    for said in (result, skipped):
+        assert "\x1b" not in said.output + said.stderr
+        assert "\x00" not in said.output + said.stderr
+
+
+def test_a_capitalised_seed_gets_a_lower_case_hint(nabiya_model):
+    result = run("generate", "--model", nabiya_model, "--seed", "G4 E4", ok=False)
+    assert "--seed:1:1: 'G4' is not a note" in result.stderr
+    assert "(note names are lower case: 'g4')" in result.stderr
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    song = tmp_path / "song.txt"
+    song.write_text("c4 d4\n")
+    trained = run("train", song, "--epochs", "1", "--hidden", "4", "--no-progress", "--no-cache",
+                  "-o", tmp_path / "m.pt")
+    assert "on 1 melody, 2 notes, 2 distinct tokens" in trained.stderr
+    assert "1 epoch in " in trained.stderr and "1 epochs" not in trained.stderr
+    table = tmp_path / "series.csv"
+    table.write_text("a,b\n1,2\n")
+    rows = run("train", "--kind", "series", table, "-o", tmp_path / "s.pt", ok=False)
+    assert "1 training row is too few" in rows.stderr
+
+
+def test_after_ctrl_c_the_kept_epoch_and_the_epochs_counted_agree(tmp_path, nabiya_path,
+                                                                  monkeypatch):
+    from melodyrnn.training import loop
+
+    calls = {"n": 0}
+    real = loop.OBJECTIVES["class"]
+
+    def interrupted_in_epoch_four(output, targets):
+        calls["n"] += 1
+        if calls["n"] == 4:  # nabiya is one chunk: the fourth call is epoch 4
+            raise KeyboardInterrupt
+        return real(output, targets)
+
+    monkeypatch.setitem(loop.OBJECTIVES, "class", interrupted_in_epoch_four)
+    out = tmp_path / "m.pt"
+    result = run("train", nabiya_path, "--epochs", "50", "--hidden", "8", "--no-progress",
+                 "--no-cache", "-o", out, ok=False)
+    assert result.exit_code == 130
+    assert "interrupted: kept the weights of epoch 3; continue with --resume" in result.stderr
+    assert "\n3 epochs in " in result.stderr
+    calls["n"] = -100  # no more interrupts
+    resumed = run("train", nabiya_path, "--resume", out, "--epochs", "5", "--no-progress",
+                  "--no-cache", "-o", tmp_path / "r.pt")
+    assert "\n2 epochs in " in resumed.stderr and "(now at epoch 5)" in resumed.stderr
+
+
+def test_a_symlink_to_some_other_file_is_rejected_without_quoting_a_word_of_it(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    songs = tmp_path / "songs"
+    elsewhere.mkdir()
+    songs.mkdir()
+    (songs / "good.txt").write_text("g8 e8 e4 f8 d8 d4\n")
+    for suffix in (".txt", ".abc", ".mid", ".musicxml", ".krn"):
+        secret = elsewhere / f"passwd{suffix}"  # one file each: links to one file count once
+        secret.write_text("admin:x:0:0:admin:/home/admin:/bin/zsh\nAPI_KEY=hunter2 swordfish\n")
+        (songs / f"linked{suffix}").symlink_to(secret)
+    for command in (["data", "stats"], ["train"]):
+        extra = ["--epochs", "1", "--hidden", "4", "--no-progress", "-o",
+                 tmp_path / "m.pt"] if command == ["train"] else []
+        result = run(*command, songs, "--no-cache", *extra)
+        said = result.output + result.stderr
+        assert "rejected 5 (of 6 files)" in said
+        for suffix in (".txt", ".abc", ".mid", ".musicxml", ".krn"):
+            assert f"linked{suffix}" in said
+        for word in ("admin", "zsh", "API_KEY", "hunter2", "swordfish"):
+            assert word not in said, (word, said)
+    assert "linked.txt:1:1: not a song text" in said

@@ -111,7 +111,7 @@ def music_files(folder: Path) -> dict[str, tuple[Path, str]]:
     secret.write_text(FAKE_PASSWD)
     link = folder / "passwd.txt"
     link.symlink_to(secret)
-    case("a song symlinked to a password file", link, "'root:x:0:0:root:/root...'")
+    case("a song symlinked to a password file", link, "passwd.txt:1:1: not a song text")
     return cases
 
 

@@ -78,8 +78,8 @@ def test_each_hostile_music_file_ends_in_one_line_naming_it(home, nabiya_model):
         files[name][0].name) for name in primed})
     assert not any(problems.values()), report(problems)
     assert fingerprint(path for path, _ in files.values()) == before  # nothing was written
-    assert "secret-line-that-must-not-leak" not in json.dumps(
-        [o.stderr for o in outcomes.values()])
+    said = json.dumps([o.stderr + o.stdout for o in outcomes.values()])
+    assert "secret-line-that-must-not-leak" not in said and "root:x" not in said
 
 
 def test_hostile_files_in_a_folder_are_rejected_one_by_one_and_the_good_one_loads(home):

@@ -17,7 +17,14 @@ from melodyrnn.music.melody import (
     metre_problem,
     tempo_problem,
 )
-from melodyrnn.music.notation import duration_parts, format_melody, parse_text, shown
+from melodyrnn.music.notation import (
+    NOT_SONG_TEXT,
+    duration_parts,
+    format_melody,
+    parse_file,
+    parse_text,
+    shown,
+)
 
 
 @pytest.mark.parametrize("metre", [(3, 4), (6, 8), (1, 1), (64, 64), (13, 16)])
@@ -76,7 +83,25 @@ def test_a_bad_token_is_quoted_short_and_escaped():
     assert shown("x\x00y") == "x\\x00y"
     assert shown("root:x:0:0:root:/root:/bin/bash") == "root:x:0:0:root:/root..."
     with pytest.raises(ParseError, match=r"'root:x:0:0:root:/root\.\.\.' is not a note"):
-        parse_text("root:x:0:0:root:/root:/bin/bash")
+        parse_text("root:x:0:0:root:/root:/bin/bash")  # the user's own text, e.g. --seed
+
+
+def test_a_file_that_does_not_start_like_song_text_is_not_quoted(tmp_path):
+    """It may be some other file (a symlink to /etc/passwd): nothing of it is echoed."""
+    path = tmp_path / "song.txt"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(ParseError) as info:
+        parse_file(path)
+    assert str(info.value) == f"{path}:1:1: {NOT_SONG_TEXT}" and "/bin" not in NOT_SONG_TEXT
+    path.write_text("\\secret value\nc4\n")
+    with pytest.raises(ParseError, match="not a song text"):
+        parse_file(path)
+    path.write_text("G4 e4\n")  # but a note with a capital is a typo worth showing
+    with pytest.raises(ParseError, match="'G4' is not a note"):
+        parse_file(path)
+    path.write_text("\\tempo 90\nc4 x4\n")  # once it reads as a song, typos are quoted
+    with pytest.raises(ParseError, match=r":2:4: 'x4' is not a note"):
+        parse_file(path)
 
 
 def test_upper_case_note_names_get_a_hint():

@@ -156,7 +156,7 @@ def test_cache_keys_of_a_fifo_are_never_computed(tmp_path):
                   IngestOptions(cache_dir=str(tmp_path / "cache"), jobs=1), progress=False)
     assert [r.reason for r in result.rejected] == [
         "is a FIFO, not a regular file: expected a music file"]
-    assert cache_key(b"x", "16", None, True)  # the key itself still works on content
+    assert cache_key(b"x", ".mid", "16", None, True)  # the key itself still works on content
 
 
 # --- music21's pickle cache -------------------------------------------------------------------

@@ -171,6 +171,15 @@ def test_cached_rejection_names_the_file_at_its_current_path(tmp_path):
     assert "first" not in str(second.value)
 
 
+def test_the_same_bytes_under_another_suffix_are_read_by_that_suffix_s_reader(tmp_path):
+    options = IngestOptions(cache_dir=str(tmp_path / "cache"), jobs=1)
+    (tmp_path / "song.txt").write_text("c4 d4 e4\n")
+    assert len(load([str(tmp_path / "song.txt")], options, progress=False).melodies) == 1
+    (tmp_path / "song.mid").write_bytes((tmp_path / "song.txt").read_bytes())
+    with pytest.raises(MelodyError, match=r"song\.mid: not a readable MIDI file"):
+        load([str(tmp_path / "song.mid")], options, progress=False)
+
+
 def test_globs_and_folders_never_follow_a_symlink_loop(tmp_path):
     root = tmp_path / "loop"
     root.mkdir()

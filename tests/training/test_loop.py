@@ -70,7 +70,7 @@ def test_stop_reason_is_logged(nabiya):
     messages = []
     fit([nabiya], NoteCodec.fit([nabiya]), SMALL, TrainConfig(epochs=1), progress=False,
         log=messages.append)
-    assert messages == ["ran all 1 epochs"]
+    assert messages == ["ran the only epoch (--epochs 1)"]
 
 
 def test_classic_window_batching_trains_one_window_per_step(nabiya):

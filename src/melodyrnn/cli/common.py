@@ -33,6 +33,15 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else many or word + 's'}"
 
 
+def epochs_done(report) -> str:
+    """'53 epochs in 0.2 s', counting this run's epochs: after Ctrl-C, the kept ones (the
+    last is the epoch whose weights are kept); after --resume, with the epoch reached."""
+    result = report.result
+    ran = len(result.history)
+    reached = f" (now at epoch {result.epochs_run})" if result.epochs_run != ran else ""
+    return f"{plural(ran, 'epoch')} in {report.seconds:.1f} s{reached}"
+
+
 def checked_output(path: str | Path, inputs: Iterable[str | Path] = (),
                    suffixes: Iterable[str] | None = None, option: str = "-o") -> Path:
     """``path`` if the command may write it (``files.check_output``): call before any work."""

@@ -21,6 +21,7 @@ from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     check_checkpoint_output,
     checked_output,
+    epochs_done,
     given,
     init_from,
     interrupt_status,
@@ -160,8 +161,7 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
     if last is not None:
         held = f", held-out loss {last.valid_loss:.4f}" if last.valid_loss is not None else ""
         accuracy = f", accuracy {last.accuracy:.1%}" if codec.target_kind == "class" else ""
-        note(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
-             f"loss {last.loss:.4f}{accuracy}{held}")
+        note(f"{epochs_done(report)}: loss {last.loss:.4f}{accuracy}{held}")
     path = ckpt.save(report.checkpoint, kw["out"])
     click.echo(f"saved model to {path}")
     if report.result.interrupted:

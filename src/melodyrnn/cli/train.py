@@ -15,6 +15,7 @@ import click
 from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     check_checkpoint_output,
+    epochs_done,
     init_from,
     interrupt_status,
     most_common,
@@ -134,7 +135,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
         train_index, valid = loaded.split(run.valid_fraction, train_config.rng_seed)
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
-        say(f"held out {len(held_out)} melodies for validation")
+        say(f"held out {plural(len(held_out), 'melody', 'melodies')} for validation")
     if run.vocab == "classic":
         codec = NoteCodec([*NoteCodec.classic().tokens], end_token=run.end_token)
     else:  # a factored head can give any pitch any duration: every pair is a token
@@ -176,14 +177,18 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
         return
     last = report.result.history[-1] if report.result.history else None
     if last is not None:
-        say(f"{report.result.epochs_run} epochs in {report.seconds:.1f} s: "
-            f"loss {last.loss:.4f}, accuracy {last.accuracy:.1%}")
+        say(f"{epochs_done(report)}: loss {last.loss:.4f}, accuracy {last.accuracy:.1%}")
     path = ckpt.save(report.checkpoint, run.out)
     click.echo(f"saved model to {path}")
     if valid:
-        result = score_items(report.checkpoint, known)
-        say(f"validation: {len(known)} of {len(held_out)} held-out melodies use only known "
-            f"tokens; one-step {result.one_step.accuracy:.1%}, "
-            f"{result.bits_per_token:.3f} bits/note")
+        held = f"{len(held_out)} held-out {'melody' if len(held_out) == 1 else 'melodies'}"
+        if known:
+            result = score_items(report.checkpoint, known)
+            say(f"validation: {len(known)} of {held} use only known tokens; one-step "
+                f"{result.one_step.accuracy:.1%}, {result.bits_per_token:.3f} bits/note")
+        else:
+            say(f"validation: none of the {held} "
+                f"{'uses' if len(held_out) == 1 else 'use'} only known tokens, so none is "
+                "scored")
     if report.result.interrupted:
         sys.exit(interrupt_status(received))

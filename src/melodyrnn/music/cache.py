@@ -38,9 +38,11 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("melodyrnn")) / "ingest"
 
 
-def cache_key(content: bytes, quantize: str, part: str | None, keep_rests: bool) -> str:
-    """The cache entry name of a file's content read with these options."""
-    settings = json.dumps([CACHE_FORMAT, READER_VERSION, quantize, part, keep_rests])
+def cache_key(content: bytes, suffix: str, quantize: str, part: str | None,
+              keep_rests: bool) -> str:
+    """The cache entry name of a file's content read with these options by the reader of
+    ``suffix`` (the same bytes as .txt and as .mid are two different readings)."""
+    settings = json.dumps([CACHE_FORMAT, READER_VERSION, suffix, quantize, part, keep_rests])
     return hashlib.sha256(settings.encode() + b"\0" + content).hexdigest()[:40]
 
 

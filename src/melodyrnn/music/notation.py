@@ -70,11 +70,18 @@ class _SongBuilder:
                       self.pickup)
 
 
-def parse_text(text: str, source: str = "<text>") -> list[Melody]:
-    """Read every song in a text; raise ParseError naming source, line and column on bad input."""
+def parse_text(text: str, source: str = "<text>", quote_first_word: bool = True
+               ) -> list[Melody]:
+    """Read every song in a text; raise ParseError naming source, line and column on bad input.
+
+    Without ``quote_first_word`` (files), a text whose first word is neither a note nor a
+    header is not song text at all, and the error does not quote it: the file may be
+    something else (a symlink to /etc/passwd, a key), and rejection summaries get shared.
+    """
     melodies: list[Melody] = []
     song = _SongBuilder()
     token_pos = (source, 0, 0)
+    recognised = quote_first_word  # once a note or header is read, bad words are typos
     for line_number, raw_line in enumerate(text.splitlines(), start=1):
         line = raw_line.split("%", 1)[0]
         if not raw_line.strip():
@@ -86,11 +93,18 @@ def parse_text(text: str, source: str = "<text>") -> list[Melody]:
             continue
         stripped = line.strip()
         if stripped.startswith("\\"):
-            _read_header(stripped, song, source, line_number, line.index("\\") + 1)
+            where = (source, line_number, line.index("\\") + 1)
+            if not recognised and stripped.split()[0] not in _HEADERS:
+                raise ParseError(NOT_SONG_TEXT, *where)
+            _read_header(stripped, song, *where)
+            recognised = True
             continue
         for match in re.finditer(r"\S+", line):
             token_pos = (source, line_number, match.start() + 1)
+            if not recognised and not _note_like(match.group()):
+                raise ParseError(NOT_SONG_TEXT, *token_pos)
             _read_token(match.group(), song, token_pos)
+            recognised = True
     if song.tie_pending:
         raise ParseError("'~' at the end of the text: expected a note to tie to", *token_pos)
     if song.notes:
@@ -109,7 +123,7 @@ def parse_file(path: str | Path) -> list[Melody]:
     except UnicodeDecodeError as err:
         raise ParseError(f"not UTF-8 text (byte {err.start}): expected a song text file",
                          str(path)) from None
-    melodies = parse_text(text, str(path))
+    melodies = parse_text(text, str(path), quote_first_word=False)
     if not melodies:
         raise ParseError("no notes found: expected notes such as 'g8 e8 e4'", str(path))
     return melodies
@@ -131,6 +145,14 @@ def parse_tokens(text: str, source: str = "--seed") -> Melody:
 
 
 _HEADER_WORDS = {"\\time": 1, "\\tempo": 1, "\\partial": 1, "\\key": 1}
+_HEADERS = (*_HEADER_WORDS, "\\title")
+NOT_SONG_TEXT = ("not a song text: its first word is neither a note nor a header (not shown: "
+                 "this may be some other kind of file); expected notes such as 'g8 e8 e4'")
+
+
+def _note_like(token: str) -> bool:
+    """A note, a bar line or tie, or a note but for a capital letter (a typo worth quoting)."""
+    return token in ("|", "~") or bool(_NOTE.fullmatch(token[:1].lower() + token[1:]))
 
 
 def _headers_on_lines(text: str) -> str:
@@ -180,11 +202,11 @@ def _is_number(text: str) -> bool:
     return text.isdigit() and text.isascii() and len(text) <= MAX_DIGITS
 
 
-def shown(token: str) -> str:
+def shown(token: str, limit: int = SHOWN_TOKEN) -> str:
     """A token as error messages quote it: control characters escaped, at most a few dozen
     characters (a line of some other file read as a song is not echoed whole)."""
     text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in token)
-    return text if len(text) <= SHOWN_TOKEN else text[: SHOWN_TOKEN - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _pickup(value: str, where: tuple[str, int, int]) -> Fraction:

@@ -33,7 +33,7 @@ from melodyrnn.music.melody import (
 from melodyrnn.music.notation import DURATION_VALUES, parse_file
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 8  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 9  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 SCORE_FORMATS = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
                  ".krn": "humdrum", ".abc": "abc"}
@@ -296,10 +296,14 @@ def decode_text(data: bytes) -> str:
 
 
 def split_abc(text: str) -> list[tuple[str, str]]:
-    """Tunes of an ABC book as (label such as 'X:12', tune text with the book's header fields)."""
+    """Tunes of an ABC book as (label such as 'X:12', tune text with the book's header fields);
+    none in a text without a single field line."""
     starts = [m.start() for m in _ABC_TUNE_START.finditer(text)]
     if not starts:
-        return [("", text)] if text.strip() else []
+        # Without a single field line it is not ABC (perhaps a symlink to some other file):
+        # not handed to music21, whose messages would quote it.
+        fields = any(_ABC_FIELD.match(line) for line in text.splitlines())
+        return [("", text)] if fields else []
     header = "".join(line + "\n" for line in text[:starts[0]].splitlines()
                      if _ABC_FIELD.match(line))
     tunes = []
@@ -382,7 +386,8 @@ def read_abc(path: Path, **options) -> list[Piece]:
     text = decode_text(read_bytes(path, what="ABC file"))
     tunes = split_abc(text)
     if not tunes:
-        return [Rejection(str(path), "no ABC tunes (no X: lines and no notes)")]
+        return [Rejection(str(path), "no ABC tunes: no X: line, nor any field line such as "
+                          "K: or L:")]
     return [read_abc_tune(body, f"{path}#{label}" if label else str(path), **options)
             for label, body in tunes]
 

@@ -30,6 +30,7 @@ from melodyrnn.music.cache import (
 )
 from melodyrnn.music.deadline import PARSE_SECONDS
 from melodyrnn.music.melody import Melody
+from melodyrnn.music.notation import shown
 from melodyrnn.music.pool import CRASHED, run_jobs
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, parse_quantize
 from melodyrnn.music.readers import (
@@ -60,6 +61,7 @@ __all__ = [
 TUNES_PER_JOB = 25  # ABC books are split into jobs of this many tunes so big books spread out
 SUMMARY_REASONS = 8
 SUMMARY_EXAMPLES = 3
+SHOWN_TITLE = 60  # characters of a melody title in messages (control characters escaped)
 POOL_GRACE_SECONDS = 30.0  # a worker's start and music21's import, before a job is stopped
 IN_PROCESS_SUFFIXES = (".txt",)  # read here even with several jobs: linear and fast
 
@@ -120,7 +122,7 @@ class IngestResult:
         """Where ``melodies[index]`` came from: its title and file, for messages."""
         title = self.melodies[index].title
         where = self.origins[index] if index < len(self.origins) else f"melody {index + 1}"
-        return f"'{title}' ({where})" if title else where
+        return f"'{shown(title, SHOWN_TITLE)}' ({where})" if title else where
 
     def split(self, valid_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
         """Train and validation indexes into ``melodies``, by original melody."""
@@ -415,7 +417,8 @@ def load(sources: list[str], options: IngestOptions | None = None,
             continue
         if options.use_cache:
             part = options.part if options.part is not None else item.part
-            key = cache_key(content, options.quantize, part, options.keep_rests)
+            key = cache_key(content, item.path.suffix.lower(), options.quantize, part,
+                            options.keep_rests)
             cache_paths[index] = cache_dir / f"{key}.json"
             per_file[index] = read_cache(cache_paths[index], str(item.path))
             if per_file[index] is None:

@@ -26,6 +26,7 @@ from melodyrnn.training.episodes import (
     stream_episodes,
     window_episodes,
 )
+from melodyrnn.training.optim import Adam
 
 
 @dataclass
@@ -101,7 +102,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def run_episodes(model: SequenceModel, episodes: Sequence[Episode], objective: Callable,
-                 optimizer: torch.optim.Optimizer | None = None, clip: float = 0.0,
+                 optimizer: Adam | None = None, clip: float = 0.0,
                  device: torch.device | None = None, amp: bool = False,
                  group: Group = SINGLE) -> EpochStats:
     """One pass: carry state through each episode; update weights after every chunk if training.
@@ -152,9 +153,11 @@ def evaluate_episodes(model: SequenceModel, episodes: Sequence[Episode], objecti
     return stats
 
 
-OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "adam": lambda params, c: torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay),
-    "adamw": lambda params, c: torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay),
+# Our own Adam, not torch.optim's: constructing or stepping those imports torch._dynamo (~2 s).
+OPTIMIZERS: dict[str, Callable[..., Adam]] = {
+    "adam": lambda params, c: Adam(params, lr=c.lr, weight_decay=c.weight_decay),
+    "adamw": lambda params, c: Adam(params, lr=c.lr, weight_decay=c.weight_decay,
+                                    decoupled=True),
 }
 SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "constant": lambda epoch, epochs: 1.0,
@@ -162,7 +165,7 @@ SCHEDULES: dict[str, Callable[[int, int], float]] = {
 }
 
 
-def set_learning_rate(optimizer: torch.optim.Optimizer, config: TrainConfig, epoch: int) -> None:
+def set_learning_rate(optimizer: Adam, config: TrainConfig, epoch: int) -> None:
     """The scheduled learning rate for an epoch (a pure function of it, so resuming is exact)."""
     for group in optimizer.param_groups:
         group["lr"] = config.lr * SCHEDULES[config.schedule](epoch, config.epochs)
@@ -228,7 +231,7 @@ class _Snapshot:
     validation: dict[str, Any] | None = None
 
     @classmethod
-    def take(cls, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+    def take(cls, epoch: int, model: nn.Module, optimizer: Adam,
              generator: torch.Generator, streak: int,
              validation: Validation | None = None) -> _Snapshot:
         return cls(epoch, {k: v.detach().clone() for k, v in model.state_dict().items()},
@@ -236,7 +239,7 @@ class _Snapshot:
                    torch.get_rng_state(), streak,
                    validation.state() if validation is not None else None)
 
-    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+    def restore(self, model: nn.Module, optimizer: Adam,
                 generator: torch.Generator) -> None:
         model.load_state_dict(self.weights)
         optimizer.load_state_dict(self.optimizer)
@@ -339,7 +342,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                              if fixed_order else ""))
     first_epoch = snapshot.epoch
     result = TrainResult(epochs_run=snapshot.epoch,
-                         stop_reason=f"ran all {config.epochs} epochs")
+                         stop_reason=f"ran all {config.epochs} epochs" if config.epochs > 1
+                         else "ran the only epoch (--epochs 1)")
     model.train()
     bar = _progress_bar(config.epochs, progress and group.is_main, initial=snapshot.epoch)
     streak = snapshot.streak
