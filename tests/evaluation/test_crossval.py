@@ -75,7 +75,7 @@ def test_the_mixture_is_the_hand_combined_ppm_and_network_distributions():
     songs = melodies()
     train, test = songs[1:], songs[0]
     alphabet = pitch_alphabet(songs)
-    config = CrossValConfig(model="ppm+rnn", epochs=2, hidden=8)
+    config = CrossValConfig(model="ppm+rnn", epochs=2, hidden=8, viewpoints="cpitch")
     predictor = train_ppm(train, alphabet, config)
     checkpoint = train_network(train, config)
     first = first_note_distribution(train, alphabet)
@@ -95,7 +95,7 @@ def test_cli_evaluate_folds_ppm_plus_a_network(song_files, tmp_path):
             "--cache-dir", str(tmp_path / "cache")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "ppm+rnn" in result.stdout and "geometric mix, bias 1" in result.stdout
+    assert "ppm+rnn" in result.stdout and "geometric mix, bias 2" in result.stdout
     data = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
     assert data["model"] == "ppm+rnn" and data["notes"] == sum(len(s.split()) for s in SONGS) - 1
     assert 0 < data["bits_per_melody"] < 10

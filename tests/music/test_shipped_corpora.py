@@ -25,8 +25,9 @@ def test_every_corpus_file_is_shipped_for_the_default_options():
     options = IngestOptions()
     files, _ = expand_sources([f"corpus:{name}" for name in CORPORA])
     missing = [str(f.path) for f in files
-               if shipped.pieces(cache_key(f.path.read_bytes(), options.quantize,
-                                           f.part, options.keep_rests), str(f.path)) is None]
+               if shipped.pieces(cache_key(f.path.read_bytes(), f.path.suffix.lower(),
+                                           options.quantize, f.part, options.keep_rests),
+                                 str(f.path)) is None]
     assert not missing, f"{len(missing)} corpus files not shipped, e.g. {missing[:3]}"
 
 
@@ -49,6 +50,7 @@ def test_a_damaged_shipped_file_means_parsing_again(tmp_path):
     damaged.write_bytes(gzip.compress(b"{not json"))
     file = next(iter(expand_sources(["corpus:nottingham"])[0]))
     options = IngestOptions()
-    key = cache_key(file.path.read_bytes(), options.quantize, file.part, options.keep_rests)
+    key = cache_key(file.path.read_bytes(), file.path.suffix.lower(), options.quantize, file.part,
+                    options.keep_rests)
     assert ShippedEntries(damaged).pieces(key, str(file.path)) is None
     assert ShippedEntries(shipped_path()).pieces(key, str(file.path))
