@@ -156,6 +156,13 @@ class Recorder:
                 self.events.append((anchor, tuple(message)))
             time.sleep(self._poll)
 
+    def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until ``count`` messages have arrived (or ``timeout`` seconds have passed): on a
+        busy machine the last ones can still be on their way when the player exits."""
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def close(self) -> None:
         """Stop recording and close the port."""
         self._stop.set()

@@ -134,7 +134,7 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
     piece.midi.save(path)
     with Recorder() as recorder:
         done = Cli("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env).finish(240)
-        time.sleep(0.1)
+        recorder.wait_for(len(piece.due))
     assert done.code == 0, done.err
     arrived = recorder.events
     assert len(arrived) == len(piece.due), "messages lost or doubled"
