@@ -54,3 +54,13 @@ def test_a_damaged_shipped_file_means_parsing_again(tmp_path):
                     options.keep_rests)
     assert ShippedEntries(damaged).pieces(key, str(file.path)) is None
     assert ShippedEntries(shipped_path()).pieces(key, str(file.path))
+
+
+def test_a_long_parse_says_so_in_a_log(tmp_path, monkeypatch, capsys):
+    """Without a terminal there is no progress bar, so a parse of many pieces prints one line."""
+    monkeypatch.setattr(sources, "LOGGED_PARSE", 1)
+    song = tmp_path / "song.txt"
+    song.write_text("g8 e8 e4 f8 d8 d4\n")
+    load([str(song)], IngestOptions(use_cache=False, jobs=1))
+    assert "parsing 1 pieces in 1 file with 1 process (cached for the next run)" in \
+        capsys.readouterr().err

@@ -63,6 +63,7 @@ SUMMARY_REASONS = 8
 SUMMARY_EXAMPLES = 3
 SHOWN_TITLE = 60  # characters of a melody title in messages (control characters escaped)
 POOL_GRACE_SECONDS = 30.0  # a worker's start and music21's import, before a job is stopped
+LOGGED_PARSE = 100  # pieces: a parse this long says so in a log (a terminal gets a progress bar)
 IN_PROCESS_SUFFIXES = (".txt",)  # read here even with several jobs: linear and fast
 
 
@@ -359,7 +360,13 @@ def _run_all(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_
     """Run jobs in a process pool (or here when one worker is enough), yielding as they finish."""
     from tqdm import tqdm
 
-    bar = tqdm(total=sum(j.size for j in jobs), unit="piece", desc="parsing", file=sys.stderr,
+    total = sum(j.size for j in jobs)
+    if progress and total >= LOGGED_PARSE and not sys.stderr.isatty():  # a log, not a terminal
+        files = len({j.path for j in jobs})
+        print(f"parsing {total} pieces in {files} file{'s' * (files != 1)} with {workers} "
+              f"process{'es' * (workers != 1)} (cached for the next run)...",
+              file=sys.stderr, flush=True)
+    bar = tqdm(total=total, unit="piece", desc="parsing", file=sys.stderr,
                disable=None if progress else True, leave=False)
     here = [j for j in jobs if workers <= 1 or len(jobs) <= 1
             or Path(j.path).suffix.lower() in IN_PROCESS_SUFFIXES]
