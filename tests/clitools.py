@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from click.testing import CliRunner
 
 from melodyrnn.cli import main
@@ -15,3 +17,10 @@ def run(*args: object, ok: bool = True):
     else:
         assert result.exit_code != 0 and "Traceback" not in result.output, result.output
     return result
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """``preexec_fn`` for a command a test will interrupt: Ctrl-C (SIGINT) does what it does at
+    a terminal, even where the tests run as a background job (which ignores SIGINT, and a
+    child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

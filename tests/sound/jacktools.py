@@ -24,6 +24,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.clitools import ctrl_c_as_at_a_terminal
+
 SAMPLE_RATE = 44100
 PERIOD_FRAMES = 64
 START_TIMEOUT = 15.0
@@ -220,7 +222,7 @@ class Cli:
     def __init__(self, *args: object, env: dict[str, str]) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "melodyrnn", *map(str, args)],
                                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True)
+                                        text=True, preexec_fn=ctrl_c_as_at_a_terminal)
         self.out: list[str] = []
         self.err: list[str] = []
         self._readers = [threading.Thread(target=self._read, args=(stream, lines), daemon=True)

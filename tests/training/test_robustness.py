@@ -18,6 +18,7 @@ from melodyrnn.models.network import SequenceModel
 from melodyrnn.music.notation import parse_text
 from melodyrnn.pipeline import fit
 from melodyrnn.training import loop as train_module
+from tests.clitools import ctrl_c_as_at_a_terminal
 
 SONGS = parse_text("c8 d e f g a b c'\n\ne4 d c d e e e2\n\ng8 g a g f e d c\n")
 # Shuffled batches of one song and dropout, so the data order and torch's RNG both matter.
@@ -197,7 +198,7 @@ def test_ctrl_c_in_the_train_command_saves_a_resumable_checkpoint_and_exits_130(
     process = subprocess.Popen(
         [sys.executable, "-m", "melodyrnn", "train", str(songs), "--epochs", "100000",
          "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     seen = ""
     while "acc=" not in seen:  # the progress bar shows a finished epoch
         seen += process.stderr.read(1)
@@ -250,7 +251,7 @@ def test_sigterm_in_the_train_command_saves_like_ctrl_c_and_exits_143(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "melodyrnn", "train", str(songs), "--epochs", "100000",
          "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     seen = ""
     while "acc=" not in seen:  # the progress bar shows a finished epoch
         seen += process.stderr.read(1)
