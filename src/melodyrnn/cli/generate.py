@@ -38,7 +38,9 @@ MAX_BARS = 1_000
 @click.argument("more_seed", nargs=-1, metavar="[SEED_TOKENS]...")
 @click.option("--seed", "seed", default=None,
               help="Notes to start from, e.g. --seed g8 e8 e4 f8 or --seed 'g8 e8 e4 f8'. "
-                   "Default: the start of the first training song.")
+                   "Default: the opening of a training melody kept in the model, drawn "
+                   "with --rng-seed (older models: the first training song's; text: the "
+                   "training text's opening).")
 @click.option("--length", default=50, show_default=True, type=click.IntRange(0, MAX_LENGTH),
               help="New notes to generate.")
 @config_options(Sampling, defaults=asdict(MUSICAL))
