@@ -6,9 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from melodyrnn.cli import main
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.generation.steering import stable_pitch_classes, strong_beats
 from melodyrnn.models import checkpoint as ckpt
@@ -17,6 +15,7 @@ from melodyrnn.music.melody import Melody
 from melodyrnn.music.notation import parse_text
 from melodyrnn.pipeline import fit
 from melodyrnn.training.config import TrainConfig
+from tests.clitools import run
 
 # Folk-like tunes in 2/4 and 3/4 in two keys, ending on the tonic.
 TUNES = r"""\time 2/4
@@ -37,15 +36,6 @@ d4 g2 a4 b2 g4 a4 b4 c'4 d'2 d4 g2 a4 b4 a4 fis4 g2.
 \partial 4
 c4 f2 g4 a2 f4 g4 a4 bes4 c'2 c4 f2 g4 a4 g4 e4 f2.
 """
-
-
-def run(*args, ok: bool = True):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, result.output
-    else:
-        assert result.exit_code != 0 and "Traceback" not in result.output, result.output
-    return result
 
 
 @pytest.fixture(scope="module")
