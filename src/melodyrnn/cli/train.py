@@ -181,7 +181,7 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     path = ckpt.save(report.checkpoint, run.out)
     click.echo(f"saved model to {path}")
     if valid:
-        held = f"{len(held_out)} held-out {'melody' if len(held_out) == 1 else 'melodies'}"
+        held = plural(len(held_out), "held-out melody", "held-out melodies")
         if known:
             result = score_items(report.checkpoint, known)
             say(f"validation: {len(known)} of {held} use only known tokens; one-step "

@@ -127,8 +127,6 @@ def write_cache(path: Path, pieces: list[Piece], source: str) -> None:
         print(f"warning: cannot write cache {path}: {err}", file=sys.stderr)
 
 
-
-
 def shipped_path() -> Path:
     """Where the package keeps the entries parsed at build time."""
     return Path(__file__).resolve().parent.parent / "bundled" / "ingest.json.gz"
