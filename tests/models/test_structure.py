@@ -14,7 +14,7 @@ from melodyrnn.models.feeds import StreamFeed, feed_of, model_stream
 from melodyrnn.models.network import SequenceModel
 from melodyrnn.music.notation import parse_text
 
-ALL = "token,position,bar,lookback,degree,interval"
+ALL = "token,position,bar,lookback,phrase,degree,interval"
 SONGS = parse_text(r"""\time 3/4
 \key g major
 \partial 4
@@ -145,3 +145,20 @@ def test_a_copy_memory_learns_to_repeat_a_melody_it_has_heard_once():
 
     copying, plain = second_half_bits(True), second_half_bits(False)
     assert copying < 1.2 and copying < plain - 1.0  # chance is log2(7) = 2.8 bits
+
+
+def test_the_phrase_input_sees_the_bar_four_bars_back_and_flags_a_repeated_phrase():
+    phrase = "c4 d4 e4 f4 g4 a4 b4 c'4"
+    song = parse_text(f"\\time 2/4\n{phrase} {phrase} c4 d4")[0]
+    codec = NoteCodec.fit([song])
+    tracker = codec.tracker(song, ("phrase",))
+    ids = codec.encode(song)
+    rows = [tracker.push(token) for token in ids]
+    none = codec.vocab_size + 1
+    # After bar 4 the next onset opens bar 5: four bars back is the tune's first note.
+    assert rows[7] == [ids[0], none, 0]
+    # Bar 5's first note repeats bar 1's (flag 1), and so does bar 5 so far (flag 4).
+    assert rows[8] == [ids[1], none, 0b101]
+    # Bar 9 opens eight bars after bar 1: both distances see the same opening note.
+    assert rows[15][:2] == [ids[0], ids[0]]
+    assert rows[16] == [ids[1], ids[1], 0b111]

@@ -17,6 +17,11 @@ Input groups (``--inputs``), each one or more integer columns:
   and two bars earlier (or "held" / "none"), and four flags: the current note repeats the
   one a bar (two bars) earlier, the last bar repeated the bar before it, the current bar so
   far repeats the previous bar so far;
+- ``phrase``: the same at phrase distance: the token sounding at the next onset four and
+  eight bars earlier (or "held" / "none"), and three flags: the current note repeats the one
+  four (eight) bars earlier, the current bar so far repeats the bar four bars earlier so far.
+  Folk tunes repeat whole phrases (AABA: bars 5-8 are bars 1-4 again); one and two bars back
+  cannot see that;
 - ``degree``: the current note's pitch class relative to the tonic of the key signature;
 - ``interval``: the current note's interval from the previous note (rests skipped).
 """
@@ -42,8 +47,10 @@ DEGREE_REST = 12
 MAX_INTERVAL = 24
 INTERVAL_NONE, INTERVAL_REST = 2 * MAX_INTERVAL + 1, 2 * MAX_INTERVAL + 2
 FLAGS = 4
+PHRASE_FLAGS = 3
+PHRASE_DISTANCES = (4, 8)  # bars
 
-GROUPS = ("position", "bar", "lookback", "degree", "interval")
+GROUPS = ("position", "bar", "lookback", "phrase", "degree", "interval")
 
 
 def group_sizes(group: str, vocab_size: int) -> tuple[int, ...]:
@@ -52,6 +59,7 @@ def group_sizes(group: str, vocab_size: int) -> tuple[int, ...]:
         "position": (POSITIONS + 2, len(METRES) + 1),
         "bar": (PHRASE_BARS + 1,),
         "lookback": (vocab_size + 2, vocab_size + 2, 2 ** FLAGS),
+        "phrase": (vocab_size + 2, vocab_size + 2, 2 ** PHRASE_FLAGS),
         "degree": (DEGREE_REST + 1,),
         "interval": (INTERVAL_REST + 1,),
     }
@@ -153,6 +161,13 @@ class NoteFeatures:
                  self._last_bar_repeated(), self._bar_so_far_repeats())
         return [back1, back2, sum(int(flag) << bit for bit, flag in enumerate(flags))]
 
+    def _phrase(self, note: Note, onset: Fraction) -> list[int]:
+        near, far = (self.bar * distance for distance in PHRASE_DISTANCES)
+        flags = (self._repeats(onset, near), self._repeats(onset, far),
+                 self._bar_so_far_repeats(back=PHRASE_DISTANCES[0]))
+        return [self._sounding(self.now - near), self._sounding(self.now - far),
+                sum(int(flag) << bit for bit, flag in enumerate(flags))]
+
     def _degree(self, note: Note, onset: Fraction) -> list[int]:
         return [DEGREE_REST if note.pitch is None else (note.pitch - self.reference) % 12]
 
@@ -188,8 +203,9 @@ class NoteFeatures:
         last, before = self.bars.get(bar - 1), self.bars.get(bar - 2)
         return bool(last) and last == before
 
-    def _bar_so_far_repeats(self) -> bool:
+    def _bar_so_far_repeats(self, back: int = 1) -> bool:
+        """True if the current bar so far is the bar ``back`` bars earlier so far."""
         bar, position = self._bar_of(self.now)
         current = self.bars.get(bar, [])
-        previous = [item for item in self.bars.get(bar - 1, []) if item[0] < position]
+        previous = [item for item in self.bars.get(bar - back, []) if item[0] < position]
         return bool(current) and current == previous

@@ -39,7 +39,8 @@ class ModelConfig:
     dropout: float = setting(0.0, "Dropout between layers.", low=0.0, high=0.9)
     inputs: str = setting("token", "What the network sees of each note: its token, plus any of "
                           "position (onset in the bar, metre), bar (place in a 16-bar phrase), "
-                          "lookback (the notes one and two bars back, repeat flags), degree "
+                          "lookback (the notes one and two bars back, repeat flags), phrase (the "
+                          "same four and eight bars back), degree "
                           "(scale degree in the key signature), interval (from the previous "
                           "note); comma-separated.", metavar="token[,GROUP...]")
     head: str = setting("joint", "Output: joint (one softmax over pitch+duration tokens), or "
