@@ -156,16 +156,20 @@ class NoteFeatures:
         return [PICKUP_BAR if bar < 0 else bar % PHRASE_BARS]
 
     def _lookback(self, note: Note, onset: Fraction) -> list[int]:
-        back1, back2 = self._sounding(self.now - self.bar), self._sounding(self.now - 2 * self.bar)
-        flags = (self._repeats(onset, self.bar), self._repeats(onset, 2 * self.bar),
-                 self._last_bar_repeated(), self._bar_so_far_repeats())
-        return [back1, back2, sum(int(flag) << bit for bit, flag in enumerate(flags))]
+        return self._looking_back(onset, (1, 2), (self._last_bar_repeated(),
+                                                  self._bar_so_far_repeats()))
 
     def _phrase(self, note: Note, onset: Fraction) -> list[int]:
-        near, far = (self.bar * distance for distance in PHRASE_DISTANCES)
-        flags = (self._repeats(onset, near), self._repeats(onset, far),
-                 self._bar_so_far_repeats(back=PHRASE_DISTANCES[0]))
-        return [self._sounding(self.now - near), self._sounding(self.now - far),
+        return self._looking_back(onset, PHRASE_DISTANCES,
+                                  (self._bar_so_far_repeats(back=PHRASE_DISTANCES[0]),))
+
+    def _looking_back(self, onset: Fraction, distances: tuple[int, int],
+                      bar_flags: tuple[bool, ...]) -> list[int]:
+        """The tokens sounding at the next onset ``distances`` bars back, then one column of
+        flags: the note just pushed repeats the one each distance back, then ``bar_flags``."""
+        spans = [self.bar * distance for distance in distances]
+        flags = (*(self._repeats(onset, span) for span in spans), *bar_flags)
+        return [*(self._sounding(self.now - span) for span in spans),
                 sum(int(flag) << bit for bit, flag in enumerate(flags))]
 
     def _degree(self, note: Note, onset: Fraction) -> list[int]:
