@@ -30,7 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from melodyrnn.evaluation.anatomy import bars
 from melodyrnn.evaluation.melodyfeatures import FEATURES, feature_matrix
-from melodyrnn.evaluation.twosample import delong, out_of_fold_scores
+from melodyrnn.evaluation.twosample import two_sample_test
 from melodyrnn.generation.constraints import Constraints
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import load
@@ -59,14 +59,11 @@ def repeat_distances(melodies: Sequence[Melody]) -> dict[int, float]:
 
 def compare(samples: Sequence[Melody], real: Sequence[Melody]) -> dict[str, object]:
     """Paired two-sample AUC (mean of three classifier seeds) and the univariate AUCs."""
+    aucs = [two_sample_test(samples, real, seed=seed, pairs=range(len(samples))).auc
+            for seed in range(3)]
     first, second = feature_matrix(samples), feature_matrix(real)
-    features = np.vstack([first, second])
     labels = np.array([1] * len(first) + [0] * len(second))
-    groups = np.array([*range(len(first)), *range(len(second))])
-    aucs = []
-    for seed in range(3):
-        scores = out_of_fold_scores(features, labels, seed=seed, groups=groups)
-        aucs.append(delong(scores[labels == 1], scores[labels == 0])[0])
+    features = np.vstack([first, second])
     single = {name: float(roc_auc_score(labels, features[:, j]))
               for j, name in enumerate(FEATURES)}
     return {"auc": float(np.mean(aucs)), "aucs": aucs, "univariate": single,
@@ -90,7 +87,7 @@ def main() -> None:
     length = max(1, max(len(m) for m in held_out) - width)
     stop = Constraints(stop_id=checkpoint.codec.end_id)
     sampling = Sampling(temperature=args.temperature, top_p=args.top_p)
-    runs = []
+    runs, real_repeats = [], repeat_distances(real)
     for seed in args.seeds:
         started = time.perf_counter()
         samples = [continue_items(checkpoint, m.with_notes(m.notes[:width]), length, sampling,
@@ -108,11 +105,11 @@ def main() -> None:
                   f"  real {result['real_means'][name]:7.3f}")
         print("  bars repeating the bar 1/2/4/8 back: samples "
               + " / ".join(f"{v:.1%}" for v in result["sample_repeats"].values())
-              + ", real " + " / ".join(f"{v:.1%}" for v in repeat_distances(real).values()))
+              + ", real " + " / ".join(f"{v:.1%}" for v in real_repeats.values()))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({
         "model": args.model, "temperature": args.temperature, "top_p": args.top_p,
-        "real": len(real), "real_repeats": repeat_distances(real), "runs": runs,
+        "real": len(real), "real_repeats": real_repeats, "runs": runs,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}, indent=1))
 
 
