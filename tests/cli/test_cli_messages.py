@@ -101,6 +101,21 @@ def test_evaluate_split_valid_scores_the_usable_held_out_melodies_and_names_the_
     assert result.stdout.startswith("one-step   ") and "/2 correct" in result.stdout
 
 
+def test_runs_with_different_rng_seeds_hold_out_the_same_melodies(tmp_path):
+    from melodyrnn.models.checkpoint import load
+
+    songs = tmp_path / "songs.txt"
+    songs.write_text("\n\n".join(f"\\title Song {n}\nc8 d e f g4 {'gab'[n % 3]}"
+                                  for n in range(12)) + "\n")
+    held = []
+    for seed in ("0", "5"):
+        model = tmp_path / f"m{seed}.pt"
+        run("train", songs, "--valid-fraction", "0.25", "--epochs", "1", "--hidden", "8",
+            "--rng-seed", seed, "--no-progress", "--no-cache", "-o", model)
+        held.append(load(model).metadata["valid_indices"])
+    assert len(held[0]) == 3 and held[0] == held[1]
+
+
 def test_an_empty_song_file_is_called_empty_in_song_text_words(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")

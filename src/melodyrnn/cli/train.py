@@ -34,6 +34,8 @@ from melodyrnn.models.config import ModelConfig
 from melodyrnn.settings import setting, setting_like
 from melodyrnn.training.config import TrainConfig
 
+SPLIT_SEED = 0  # of --valid-fraction's split (the bundled model's was made with it)
+
 PRESETS: dict[str, dict[str, Any]] = {
     # The bundled model's recipe: every melody read in its key (no transposed copies), with
     # the metre, phrase and repetition inputs and a copy memory; 5% held out for stopping.
@@ -58,8 +60,9 @@ class TrainRun:
     out: str = setting(DEFAULT_MODEL_PATH, "Checkpoint to write.", flag="-o --out",
                        metavar="PATH")
     valid_fraction: float = setting(0.0, "Hold out this share of melodies (split by melody, "
-                                    "fixed seed); the split is saved in the checkpoint for "
-                                    "`evaluate --split valid`.", low=0.0, high=0.9)
+                                    "fixed seed: the same melodies whatever --rng-seed); the "
+                                    "split is saved in the checkpoint for `evaluate --split "
+                                    "valid`.", low=0.0, high=0.9)
     resume_path: str | None = setting(None, "Continue an interrupted or finished run from its "
                                       "checkpoint (same SOURCES; its settings are kept, "
                                       "--epochs may raise the total).", flag="--resume",
@@ -131,8 +134,11 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     valid: list[int] = []
     held_out: list = []
     if run.valid_fraction > 0:
-        # Transposed copies of one melody stay on the same side of the split.
-        train_index, valid = loaded.split(run.valid_fraction, train_config.rng_seed)
+        # Transposed copies of one melody stay on the same side of the split. The split's
+        # seed is fixed, not --rng-seed: runs that differ only in their seed hold out the
+        # same melodies, so their held-out figures compare (and their models can be
+        # averaged without one having trained on the other's held-out tunes).
+        train_index, valid = loaded.split(run.valid_fraction, SPLIT_SEED)
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
         say(f"held out {plural(len(held_out), 'melody', 'melodies')} for validation")
