@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--epsilon", type=float, default=0.0)
+    parser.add_argument("--memory", type=float, default=0.0)
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     torch.set_num_threads(1)
     checkpoint = load(args.model)
@@ -86,12 +89,14 @@ def main() -> None:
     real = [m for m in held_out if len(m) > width and checkpoint.codec.covers(m)]
     length = max(1, max(len(m) for m in held_out) - width)
     stop = Constraints(stop_id=checkpoint.codec.end_id)
-    sampling = Sampling(temperature=args.temperature, top_p=args.top_p)
+    sampling = Sampling(temperature=args.temperature, top_p=args.top_p,
+                        epsilon=args.epsilon)
     runs, real_repeats = [], repeat_distances(real)
     for seed in args.seeds:
         started = time.perf_counter()
         samples = [continue_items(checkpoint, m.with_notes(m.notes[:width]), length, sampling,
-                                  rng_seed=seed * 10000 + i, constraints=stop)[0]
+                                  rng_seed=seed * 10000 + i, constraints=stop,
+                                  memory=args.memory)[0]
                    for i, m in enumerate(real)]
         result = compare(samples, real)
         result.update(seed=seed, seconds=time.perf_counter() - started,
@@ -106,9 +111,11 @@ def main() -> None:
         print("  bars repeating the bar 1/2/4/8 back: samples "
               + " / ".join(f"{v:.1%}" for v in result["sample_repeats"].values())
               + ", real " + " / ".join(f"{v:.1%}" for v in real_repeats.values()))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({
         "model": args.model, "temperature": args.temperature, "top_p": args.top_p,
+        "epsilon": args.epsilon, "memory": args.memory,
         "real": len(real), "real_repeats": real_repeats, "runs": runs,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}, indent=1))
 

@@ -24,6 +24,7 @@ from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.decoding import beam_search, generate
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.checkpoint import Checkpoint, load, save
+from melodyrnn.models.ensemble import first_network
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 from melodyrnn.models.network import ModelConfig, SequenceModel, check_size, grow_vocabulary
 from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
@@ -73,7 +74,7 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         if codec.tokens[: init.codec.vocab_size] != init.codec.tokens:
             raise MelodyError("fine-tuning needs the checkpoint's vocabulary first, in order: "
                               "build the codec with init.codec.extended(items)")
-        model = grow_vocabulary(copy.deepcopy(init.model), codec.vocab_size,
+        model = grow_vocabulary(copy.deepcopy(first_network(init.model)), codec.vocab_size,
                                 codec.feature_sizes(groups) if groups else None)
     streams = [model_stream(codec, item, groups, f"item {i + 1}")
                for i, item in enumerate(items)]

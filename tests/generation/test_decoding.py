@@ -11,7 +11,13 @@ from torch import nn
 from melodyrnn.errors import MelodyError
 from melodyrnn.generation.constraints import Constraints
 from melodyrnn.generation.decoding import generate
-from melodyrnn.generation.sampling import Sampling, keep_top_k, keep_top_p, scale_temperature
+from melodyrnn.generation.sampling import (
+    Sampling,
+    keep_above,
+    keep_top_k,
+    keep_top_p,
+    scale_temperature,
+)
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.feeds import StreamFeed, WindowFeed
 from melodyrnn.models.network import SequenceModel
@@ -105,6 +111,22 @@ def test_top_p_works_row_by_row():
                                                                  [False, False, True]]
 
 
+@given(logit_rows(), st.floats(0.0001, 0.5))
+def test_epsilon_drops_exactly_the_tokens_below_it_but_never_the_likeliest(logits, epsilon):
+    probabilities = logits.softmax(-1)[0]
+    kept = torch.isfinite(keep_above(logits, epsilon))[0]
+    assert kept[probabilities.argmax()]
+    assert (kept == ((probabilities >= epsilon) | (probabilities == probabilities.max()))).all()
+
+
+def test_epsilon_keeps_kept_logits_unchanged_and_zero_keeps_everything():
+    logits = torch.tensor([[4.0, 3.0, -4.0, -9.0]])
+    assert torch.equal(keep_above(logits, 0.0), logits)
+    filtered = keep_above(logits, 0.01)
+    assert torch.equal(filtered[0, :2], logits[0, :2])
+    assert torch.isinf(filtered[0, 2:]).all()
+
+
 @given(logit_rows(distinct=True), st.floats(0.05, 20))
 def test_temperature_divides_logits_and_keeps_their_order(logits, temperature):
     scaled = scale_temperature(logits, temperature)
@@ -144,7 +166,8 @@ def test_sampling_draws_only_kept_tokens():
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"temperature": -0.1}, "--temperature"), ({"top_p": 0.0}, "--top-p"),
-    ({"top_p": 1.5}, "--top-p"), ({"top_k": -1}, "--top-k"),
+    ({"top_p": 1.5}, "--top-p"), ({"top_k": -1}, "--top-k"), ({"epsilon": -0.1}, "--epsilon"),
+    ({"epsilon": 0.6}, "--epsilon"),
 ])
 def test_invalid_sampling_options_are_errors_naming_the_option(options, message):
     with pytest.raises(MelodyError, match=message):

@@ -34,13 +34,14 @@ def test_an_extended_codec_keeps_every_old_id_and_appends_the_new_tokens():
     assert codec.extended([melody(OLD)]) is codec  # nothing new: the same codec
 
 
-def test_a_grown_model_predicts_old_tokens_exactly_as_before():
+def test_a_grown_model_predicts_old_tokens_as_before():
     torch.manual_seed(0)
     model = SequenceModel(ModelConfig(vocab_size=5, output_size=5, hidden=8, embedding_dim=4))
     grown = grow_vocabulary(model, 8)
     tokens = torch.tensor([[0, 3, 1, 4, 2]])
     before, after = model(tokens)[0], grown(tokens)[0]
-    assert torch.equal(after[..., :5], before)
+    # As before up to float rounding: a wider output layer may take another matmul kernel.
+    assert torch.allclose(after[..., :5], before, rtol=0, atol=1e-6)
     # New tokens start as unlikely as the least likely old token could be made by its bias.
     assert torch.allclose(after[..., 5:], model.head.bias.min().expand(1, 5, 3))
 

@@ -190,8 +190,10 @@ def init_from(path: str, kind: str, resume_path: str | None = None):
         raise click.BadParameter(f"{path} holds a {init.codec.kind} model; fine-tuning needs a "
                                  f"{kind} model", param_hint="--init")
     c = init.model_config
-    note(f"fine-tuning {path}: its {c.arch} ({c.layers}x{c.hidden}, {init.codec.vocab_size} "
-         "tokens) is kept; architecture options are ignored")
+    networks = len(getattr(init.model, "members", ()))
+    which = f" (the first of its {networks} averaged networks)" if networks else ""
+    note(f"fine-tuning {path}: its {c.arch}{which} ({c.layers}x{c.hidden}, "
+         f"{init.codec.vocab_size} tokens) is kept; architecture options are ignored")
     return init
 
 

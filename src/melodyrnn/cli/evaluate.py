@@ -67,7 +67,7 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
               help="Generate this many melodies (each primed with a real melody's opening), "
                    "compare their statistics with the real melodies' and run a classifier "
                    "two-sample test (AUC; baselines real vs real and an order-2 Markov chain).")
-@config_options(Sampling, only=("temperature", "top_p"), defaults=asdict(MUSICAL))
+@config_options(Sampling, only=("temperature", "top_p", "epsilon"), defaults=asdict(MUSICAL))
 @click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
@@ -80,7 +80,7 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
              split: str, folds: int | None, ppm_order: int | None, stm: bool,
              update_exclusion: bool, epochs: int | None, lr: float | None,
              init_path: str | None, samples: int | None, temperature: float, top_p: float,
-             memory: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
+             epsilon: float, memory: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -116,7 +116,7 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     melodies = [loaded.melodies[i] for i in chosen]
     if samples:
         _compare_samples(checkpoint, melodies, training, samples,
-                         Sampling(temperature, top_p=top_p), memory, rng_seed, as_json)
+                         Sampling(temperature, top_p=top_p, epsilon=epsilon), memory, rng_seed, as_json)
         return
     melodies = _known_only(checkpoint.codec, loaded, chosen)
     result = score_items(checkpoint, melodies, window)
@@ -166,6 +166,7 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     click.echo(format_table(report.rows))
     how = f"temperature {sampling.temperature:g}"
     how += f", top-p {sampling.top_p:g}" if sampling.top_p < 1 else ""
+    how += f", epsilon {sampling.epsilon:g}" if sampling.epsilon else ""
     how += f", memory {memory:g}" if memory else ""
     click.echo(f"{count} samples ({how}, up to {report.length} new notes each) vs "
                f"{len(melodies)} real melodies")

@@ -92,7 +92,7 @@ MAX_BARS = 1_000
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 @midi_options
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
-             top_k: int, top_p: float, beam: int, memory: float, num_outputs: int,
+             top_k: int, top_p: float, epsilon: float, beam: int, memory: float, num_outputs: int,
              rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
              time_signature: str | None, no_stop: bool, primer_file: str | None,
              primer_notes: int, model_path: str | None, out: str | None, score: bool,
@@ -126,7 +126,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     from melodyrnn.music.notation import format_melodies
     from melodyrnn.pipeline import continue_items
 
-    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, epsilon=epsilon)
     steering = Steering(key=_key_tonic(key_tonic), mode=mode.lower(),
                         pitch_range=parse_range(pitch_range) if pitch_range else None,
                         bars=bars, stop_at_end=not no_stop)

@@ -240,8 +240,8 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
 
 def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, length: int = 50,
                   temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
-                  num_outputs: int = 1, rng_seed: int = 0, model_path: str | None = None,
-                  out: str | None = None, beam: int = 0, **_: Any) -> None:
+                  epsilon: float = 0.0, num_outputs: int = 1, rng_seed: int = 0,
+                  model_path: str | None = None, out: str | None = None, beam: int = 0, **_: Any) -> None:
     """``generate --kind text``: continue a seed text and print it (seed first)."""
     from melodyrnn.generation.sampling import Sampling
     from melodyrnn.pipeline import continue_items
@@ -252,7 +252,7 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     if not primer:
         primer = checkpoint.codec.decode(checkpoint.metadata.get("primer", []))
         note(f"no --seed given: starting from the training text's opening {primer!r}")
-    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p)
+    sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, epsilon=epsilon)
     texts = continue_items(checkpoint, primer, length, sampling=sampling,
                            num_outputs=num_outputs, rng_seed=rng_seed, beams=beam or 0)
     if not paths:

@@ -35,6 +35,17 @@ def keep_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def keep_above(logits: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Logits of tokens less likely than ``epsilon`` set to -inf, the likeliest always kept
+    (epsilon sampling: it cuts the implausible tail, not the plausible but rarer notes)."""
+    if epsilon <= 0:
+        return logits
+    probabilities = logits.softmax(-1)
+    drop = probabilities < epsilon
+    drop &= probabilities < probabilities.amax(-1, keepdim=True)
+    return logits.masked_fill(drop, float("-inf"))
+
+
 @dataclass(frozen=True)
 class Sampling:
     """How the next token is chosen: temperature 0 means always the most likely."""
@@ -45,6 +56,8 @@ class Sampling:
                          high=1_000_000)
     top_p: float = setting(1.0, "Sample among the most likely notes whose probabilities add up "
                            "to p (nucleus sampling).", low=0.0, low_open=True, high=1.0)
+    epsilon: float = setting(0.0, "Never sample a note less likely than this (epsilon "
+                             "sampling; 0 = off).", low=0.0, high=0.5)
 
     def __post_init__(self) -> None:
         check(self)
@@ -61,8 +74,8 @@ class Sampling:
 
         if self.temperature == 0:
             return logits.argmax(-1)
-        logits = keep_top_p(keep_top_k(scale_temperature(logits, self.temperature), self.top_k),
-                            self.top_p)
+        logits = scale_temperature(logits, self.temperature)
+        logits = keep_above(keep_top_p(keep_top_k(logits, self.top_k), self.top_p), self.epsilon)
         probabilities = logits.softmax(-1)
         if isinstance(generator, Sequence):
             return torch.cat([torch.multinomial(probabilities[row : row + 1], 1, generator=g)

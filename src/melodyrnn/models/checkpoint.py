@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from melodyrnn.codecs.registry import codec_from_dict
 from melodyrnn.codecs.tokens import TokenCodec
 from melodyrnn.errors import CheckpointError, FileError, MelodyError
 from melodyrnn.files import atomic_write, regular_file
 from melodyrnn.models.config import ModelConfig
+from melodyrnn.models.ensemble import MAX_MEMBERS as MAX_NETWORKS
+from melodyrnn.models.ensemble import Ensemble
 from melodyrnn.models.network import SequenceModel, check_size, shape_of
 from melodyrnn.music.keys import split_key
 from melodyrnn.music.melody import metre_problem, tempo_problem
@@ -60,7 +63,7 @@ def bundled_path() -> Path | None:
 class Checkpoint:
     """A trained model with everything needed to use it again."""
 
-    model: SequenceModel
+    model: SequenceModel | Ensemble
     codec: TokenCodec
     train_config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -83,9 +86,17 @@ def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def save(checkpoint: Checkpoint, path: str | Path) -> Path:
-    """Write a checkpoint atomically; a crash mid-write leaves any previous file intact."""
+def save(checkpoint: Checkpoint, path: str | Path, half: bool = False) -> Path:
+    """Write a checkpoint atomically; a crash mid-write leaves any previous file intact.
+
+    ``half`` stores the weights in 16-bit floats (half the file; they are computed with in
+    32 bits again when loaded): for a model that is finished, not for one to resume.
+    """
     weights = checkpoint.model.state_dict()
+    if half:
+        weights = {name: tensor.half() if tensor.is_floating_point() else tensor
+                   for name, tensor in weights.items()}
+    networks = len(checkpoint.model.members) if isinstance(checkpoint.model, Ensemble) else 1
     payload = {
         "format": FORMAT_TAG,
         "version": FORMAT_VERSION,
@@ -96,6 +107,7 @@ def save(checkpoint: Checkpoint, path: str | Path) -> Path:
         "state_dict": weights,
         CHECKSUM_KEY: weights_checksum(weights),
         "training_state": checkpoint.training_state,
+        **({"networks": networks} if networks > 1 else {}),
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -103,6 +115,23 @@ def save(checkpoint: Checkpoint, path: str | Path) -> Path:
     with atomic_write(path) as file:
         file.write(buffer.getvalue())
     return path
+
+
+def combine(checkpoints: list[Checkpoint]) -> Checkpoint:
+    """One checkpoint averaging the networks of several (``ensemble.Ensemble``), which must
+    share the config, the codec and the held-out melodies; the first one's metadata is kept."""
+    first = checkpoints[0]
+    for other in checkpoints[1:]:
+        if other.codec.to_dict() != first.codec.to_dict():
+            raise MelodyError("an ensemble's networks must share one vocabulary (train them on "
+                              "the same data with the same options)")
+        if other.metadata.get("valid_indices") != first.metadata.get("valid_indices"):
+            raise MelodyError("an ensemble's networks must hold out the same melodies (train "
+                              "them with the same --valid-fraction on the same data)")
+    networks = [network for c in checkpoints
+                for network in getattr(c.model, "members", [c.model])]
+    return Checkpoint(Ensemble(networks).eval(), first.codec, dict(first.train_config),
+                      dict(first.metadata))
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -115,9 +144,11 @@ def load(path: str | Path) -> Checkpoint:
 
     try:
         config = _model_config(payload.get("model_config"))
+        networks = _networks(payload.get("networks", 1))
         shape = shape_of(config)  # on the meta device: a huge config allocates nothing
         check_size(config, shape)
-        _check_weights(payload.get("state_dict"), shape, payload.get(CHECKSUM_KEY))
+        whole = shape if networks == 1 else Ensemble([shape_of(config) for _ in range(networks)])
+        _check_weights(payload.get("state_dict"), whole, payload.get(CHECKSUM_KEY))
         _check_tensor_bytes(payload, config)
         codec = _codec(payload.get("codec"), config)
         train_config = _plain_dict(payload.get("train_config", {}), "train_config")
@@ -125,7 +156,8 @@ def load(path: str | Path) -> Checkpoint:
         metadata = _plain_dict(payload.get("metadata", {}), "metadata")
         _check_metadata(metadata, codec)
         training_state = _plain_dict(payload.get("training_state") or {}, "training_state")
-        model = SequenceModel(config)
+        model = SequenceModel(config) if networks == 1 else \
+            Ensemble([SequenceModel(config) for _ in range(networks)])
         model.load_state_dict(payload["state_dict"])
     except (MelodyError, KeyError, TypeError, ValueError, RuntimeError, IndexError,
             AttributeError, ArithmeticError) as err:
@@ -247,9 +279,17 @@ def _model_config(data: Any) -> ModelConfig:
     return config
 
 
-def _check_weights(weights: Any, shape: SequenceModel, checksum: Any) -> None:
+def _networks(count: Any) -> int:
+    """How many averaged networks the file holds (1 unless it is an ensemble)."""
+    if type(count) is not int or not 1 <= count <= MAX_NETWORKS:
+        raise MelodyError(f"networks: expected a count of 1 to {MAX_NETWORKS}, found {count!r}")
+    return count
+
+
+def _check_weights(weights: Any, shape: nn.Module, checksum: Any) -> None:
     """Every weight the config's model (``shape``, on the meta device) has, of its shape and
-    dtype, and nothing else; and the checksum, if the file has one."""
+    dtype (or stored in 16 bits, ``save(half=True)``), and nothing else; and the checksum, if
+    the file has one."""
     weights = _plain_dict(weights, "state_dict")
     expected = shape.state_dict()
     missing = sorted(set(expected) - set(weights))
@@ -259,8 +299,10 @@ def _check_weights(weights: Any, shape: SequenceModel, checksum: Any) -> None:
                           f"unexpected {extra[:3]})")
     for name, shape in expected.items():
         tensor = weights[name]
+        stored_as = (shape.dtype, torch.float16) if shape.dtype == torch.float32 \
+            else (shape.dtype,)
         if not isinstance(tensor, torch.Tensor) or tensor.shape != shape.shape \
-                or tensor.dtype != shape.dtype:
+                or tensor.dtype not in stored_as:
             found = (f"{tuple(tensor.shape)} {tensor.dtype}" if isinstance(tensor, torch.Tensor)
                      else type(tensor).__name__)
             raise MelodyError(f"the weights do not fit the model config: {name} is {found}, "
