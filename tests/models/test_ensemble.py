@@ -34,12 +34,13 @@ def checkpoint_of(model, held_out=(1,)) -> ckpt.Checkpoint:
 SONG = torch.tensor([[0, 1, 2, 3, 4, 3, 2, 1, 0]])
 
 
-def test_an_ensemble_predicts_the_mean_of_its_networks_probabilities():
+def test_an_ensemble_predicts_the_normalised_geometric_mean_of_its_networks():
     members = [network(1), network(2)]
     with torch.no_grad():
         mixed = Ensemble(members)(SONG)[0].exp()
         each = [m(SONG)[0].float().log_softmax(-1).exp() for m in members]
-    assert torch.allclose(mixed, (each[0] + each[1]) / 2, atol=1e-6)
+    product = (each[0] * each[1]).sqrt()
+    assert torch.allclose(mixed, product / product.sum(-1, keepdim=True), atol=1e-6)
     assert torch.allclose(mixed.sum(-1), torch.ones(1, SONG.shape[1]))
 
 
