@@ -3,6 +3,7 @@ once (issue 15).
 
     python bench/heldout_samples.py                              # the bundled model, seeds 0 and 1
     python bench/heldout_samples.py --model other.pt --top-p 1 --seeds 0
+    python bench/heldout_samples.py --top-p 1 --epsilon 0.002 --memory 0.05 --out /tmp/e.json
 
 Each of the model's held-out Essen melodies (`--split valid`) that the model can read lends
 its first notes to one sample (seed SEED * 10000 + i for opening i, stopped at the end

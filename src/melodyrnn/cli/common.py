@@ -180,6 +180,7 @@ def resolve_init(path: str) -> str:
 def init_from(path: str, kind: str, resume_path: str | None = None):
     """``train --init``: the checkpoint to fine-tune, checked to hold a ``kind`` model."""
     from melodyrnn.models import checkpoint as ckpt
+    from melodyrnn.models.ensemble import networks_of
 
     if resume_path:
         raise click.UsageError("--init and --resume: give one (--resume continues a run "
@@ -190,8 +191,8 @@ def init_from(path: str, kind: str, resume_path: str | None = None):
         raise click.BadParameter(f"{path} holds a {init.codec.kind} model; fine-tuning needs a "
                                  f"{kind} model", param_hint="--init")
     c = init.model_config
-    networks = len(getattr(init.model, "members", ()))
-    which = f" (the first of its {networks} averaged networks)" if networks else ""
+    networks = len(networks_of(init.model))
+    which = f" (the first of its {networks} averaged networks)" if networks > 1 else ""
     note(f"fine-tuning {path}: its {c.arch}{which} ({c.layers}x{c.hidden}, "
          f"{init.codec.vocab_size} tokens) is kept; architecture options are ignored")
     return init

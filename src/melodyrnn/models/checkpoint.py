@@ -32,7 +32,7 @@ from melodyrnn.errors import CheckpointError, FileError, MelodyError
 from melodyrnn.files import atomic_write, regular_file
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.ensemble import MAX_MEMBERS as MAX_NETWORKS
-from melodyrnn.models.ensemble import Ensemble
+from melodyrnn.models.ensemble import Ensemble, networks_of
 from melodyrnn.models.network import SequenceModel, check_size, shape_of
 from melodyrnn.music.keys import split_key
 from melodyrnn.music.melody import metre_problem, tempo_problem
@@ -96,7 +96,7 @@ def save(checkpoint: Checkpoint, path: str | Path, half: bool = False) -> Path:
     if half:
         weights = {name: tensor.half() if tensor.is_floating_point() else tensor
                    for name, tensor in weights.items()}
-    networks = len(checkpoint.model.members) if isinstance(checkpoint.model, Ensemble) else 1
+    networks = len(networks_of(checkpoint.model))
     payload = {
         "format": FORMAT_TAG,
         "version": FORMAT_VERSION,
@@ -128,8 +128,7 @@ def combine(checkpoints: list[Checkpoint]) -> Checkpoint:
         if other.metadata.get("valid_indices") != first.metadata.get("valid_indices"):
             raise MelodyError("an ensemble's networks must hold out the same melodies (train "
                               "them with the same --valid-fraction on the same data)")
-    networks = [network for c in checkpoints
-                for network in getattr(c.model, "members", [c.model])]
+    networks = [network for c in checkpoints for network in networks_of(c.model)]
     return Checkpoint(Ensemble(networks).eval(), first.codec, dict(first.train_config),
                       dict(first.metadata))
 

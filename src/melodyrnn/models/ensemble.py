@@ -67,6 +67,11 @@ class Ensemble(nn.Module):
                      for member, member_state in zip(self.members, state))
 
 
+def networks_of(model: nn.Module) -> list[SequenceModel]:
+    """An ensemble's networks, or the model itself as the only one."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]
+
+
 def first_network(model: nn.Module) -> SequenceModel:
     """The model itself, or an ensemble's first network (what fine-tuning starts from)."""
-    return model.members[0] if isinstance(model, Ensemble) else model
+    return networks_of(model)[0]
