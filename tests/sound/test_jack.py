@@ -7,6 +7,7 @@ subprocess, as a user would.
 
 from __future__ import annotations
 
+import difflib
 import statistics
 import subprocess
 import time
@@ -101,6 +102,18 @@ def lateness(arrived: list[tuple[float, tuple[int, ...]]], due: list[tuple[float
     return [delay - least for delay in delays]
 
 
+def differences(arrived: list[tuple[float, tuple[int, ...]]],
+                due: list[tuple[float, tuple[int, ...]]]) -> str:
+    """Which messages were lost or doubled, by their place in the piece and time due."""
+    got, want = [m for _, m in arrived], [m for _, m in due]
+    lines = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, want, got, autojunk=False).get_opcodes():
+        if tag != "equal":
+            lines.append(f"{tag} due #{i1}-{i2} (at {due[i1][0] if i1 < len(due) else 'end'} s, "
+                         f"{want[i1:i2][:3]}) arrived #{j1}-{j2} {got[j1:j2][:3]}")
+    return f"{len(got)} of {len(want)} messages arrived: " + "; ".join(lines[:5])
+
+
 def summary(late: list[float]) -> str:
     """The distribution of lateness in milliseconds, for the test log and README."""
     ordered = sorted(late)
@@ -137,7 +150,7 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
         recorder.wait_for(len(piece.due))
     assert done.code == 0, done.err
     arrived = recorder.events
-    assert len(arrived) == len(piece.due), "messages lost or doubled"
+    assert len(arrived) == len(piece.due), differences(arrived, piece.due)
     assert [m for _, m in arrived] == [m for _, m in piece.due], "messages out of order"
     late = lateness(arrived, piece.due)
     with realtime() as player_realtime:
