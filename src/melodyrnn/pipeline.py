@@ -23,6 +23,7 @@ from melodyrnn.evaluation.protocols import Evaluation, evaluate
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.decoding import beam_search, generate
 from melodyrnn.generation.sampling import Sampling
+from melodyrnn.generation.steering import Steering
 from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.ensemble import first_network
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
@@ -164,12 +165,16 @@ def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequ
                   count: int, sampling: Sampling = Sampling(), memory: float = 0.0,
                   rng_seed: int = 0) -> plausibility.PlausibilityReport:
     """``evaluate --samples``: ``count`` continuations of real openings (the model's window
-    long), their statistics and two-sample tests against ``real``, with the baselines."""
-    stop = Constraints(stop_id=checkpoint.codec.end_id)  # a melody ends at its end token
+    long), their statistics and two-sample tests against ``real``, with the baselines.
+
+    Each sample is made as ``generate`` makes it from that opening with no options: stopped
+    at the end token, under the repetition guard (``Steering()``).
+    """
 
     def sample(opening: Melody, length: int, index: int) -> Melody:
+        constraints = Steering().constraints(checkpoint.codec, opening)
         return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed + index,
-                              constraints=stop, memory=memory)[0]
+                              constraints=constraints, memory=memory)[0]
 
     return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
                               checkpoint.codec.covers, rng_seed)

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.evaluation import plausibility
+from melodyrnn.generation.sampling import Sampling
 from melodyrnn.generation.steering import stable_pitch_classes, strong_beats
 from melodyrnn.models import checkpoint as ckpt
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.notation import parse_text
-from melodyrnn.pipeline import fit
+from melodyrnn.pipeline import fit, judge_samples
 from melodyrnn.training.config import TrainConfig
 from tests.clitools import run
 
@@ -116,6 +118,23 @@ def test_no_pitch_is_repeated_more_than_eight_times_in_a_row(tmp_path):
     pitches = [n.pitch for n in melodies_of(result)[0].notes]
     longest = max(len(run_) for run_ in _runs(pitches))
     assert longest <= 8
+
+
+def test_evaluate_samples_are_made_under_the_same_repetition_guard(tmp_path, monkeypatch):
+    # `evaluate --samples` judges what `generate` makes: the drone model cannot loop there either.
+    droning = parse_text("c4 c4 c4 c4 c4 c4 c4 c4 c4 c4 c4 c4 d4 e4")
+    report = fit(droning, NoteCodec.fit(droning), ModelConfig(hidden=16),
+                 TrainConfig(epochs=60, stop_accuracy=2.0), {}, progress=False,
+                 log=lambda m: None)
+    made: list[Melody] = []
+
+    def judge(real, training, generate, count, width, usable, seed):
+        made.append(generate(real[0].with_notes(real[0].notes[:1]), 40, 0))
+
+    monkeypatch.setattr(plausibility, "judge", judge)
+    judge_samples(report.checkpoint, droning, droning, 1, Sampling(temperature=0.0))
+    pitches = [n.pitch for n in made[0].notes]
+    assert len(pitches) == 41 and max(len(run_) for run_ in _runs(pitches)) <= 8
 
 
 def _runs(values: list) -> list[list]:
