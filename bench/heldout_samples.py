@@ -2,6 +2,7 @@
 once (issue 15).
 
     python bench/heldout_samples.py                              # the bundled model, seeds 0 and 1
+    python bench/heldout_samples.py --top-p 1 --epsilon 0.002 --echo 1 --seeds 0 1 2 3
     python bench/heldout_samples.py --model other.pt --top-p 1 --seeds 0
     python bench/heldout_samples.py --top-p 1 --epsilon 0.002 --memory 0.05 --out /tmp/e.json
 
@@ -33,7 +34,7 @@ from sklearn.metrics import roc_auc_score
 from melodyrnn.evaluation.anatomy import bars
 from melodyrnn.evaluation.melodyfeatures import FEATURES, feature_matrix
 from melodyrnn.evaluation.twosample import two_sample_test
-from melodyrnn.generation.sampling import Sampling
+from melodyrnn.generation.sampling import MUSICAL, Sampling
 from melodyrnn.generation.steering import Steering
 from melodyrnn.models.checkpoint import load
 from melodyrnn.music.melody import Melody
@@ -77,10 +78,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(BUNDLED))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--epsilon", type=float, default=0.0)
+    parser.add_argument("--temperature", type=float, default=MUSICAL.temperature)
+    parser.add_argument("--top-p", type=float, default=MUSICAL.top_p)
+    parser.add_argument("--epsilon", type=float, default=MUSICAL.epsilon)
     parser.add_argument("--memory", type=float, default=0.0)
+    parser.add_argument("--echo", type=float, default=0.0)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -101,7 +103,7 @@ def main() -> None:
             samples.append(continue_items(
                 checkpoint, opening, length, sampling, rng_seed=seed * 10000 + i,
                 constraints=Steering().constraints(checkpoint.codec, opening),
-                memory=args.memory)[0])
+                memory=args.memory, echo=args.echo)[0])
         result = compare(samples, real)
         result.update(seed=seed, seconds=time.perf_counter() - started,
                       sample_repeats=repeat_distances(samples))
@@ -119,7 +121,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
         "model": args.model, "temperature": args.temperature, "top_p": args.top_p,
-        "epsilon": args.epsilon, "memory": args.memory,
+        "epsilon": args.epsilon, "memory": args.memory, "echo": args.echo,
         "real": len(real), "real_repeats": real_repeats, "runs": runs,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}, indent=1))
 

@@ -138,11 +138,12 @@ def _model_config(codec: TokenCodec, config: ModelConfig, train_config: TrainCon
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
                    sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
                    constraints: Constraints = NO_CONSTRAINTS, beams: int = 0,
-                   memory: float = 0.0) -> list[Any]:
+                   memory: float = 0.0, echo: float = 0.0) -> list[Any]:
     """Items (primer first) continued by up to ``length`` tokens, decoded by the codec.
 
     With ``beams`` > 0, beam search returns the most probable continuations instead of samples.
-    ``memory`` > 0 mixes in a short-term model of each melody's own notes (``generate``).
+    ``memory`` > 0 mixes in a short-term model of each melody's own notes, ``echo`` > 0
+    favours carrying on passages it played before (``generate``).
     """
     codec = checkpoint.codec
     primer_ids = codec.encode(primer, source="seed")
@@ -157,13 +158,13 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         # alone, so --num-outputs never changes the first melody.
         generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
-                        constraints, generators, memory)
+                        constraints, generators, memory, echo)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
 def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequence[Melody],
                   count: int, sampling: Sampling = Sampling(), memory: float = 0.0,
-                  rng_seed: int = 0) -> plausibility.PlausibilityReport:
+                  rng_seed: int = 0, echo: float = 0.0) -> plausibility.PlausibilityReport:
     """``evaluate --samples``: ``count`` continuations of real openings (the model's window
     long), their statistics and two-sample tests against ``real``, with the baselines.
 
@@ -174,7 +175,7 @@ def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequ
     def sample(opening: Melody, length: int, index: int) -> Melody:
         constraints = Steering().constraints(checkpoint.codec, opening)
         return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed + index,
-                              constraints=constraints, memory=memory)[0]
+                              constraints=constraints, memory=memory, echo=echo)[0]
 
     return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
                               checkpoint.codec.covers, rng_seed)

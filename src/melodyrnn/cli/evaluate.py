@@ -71,6 +71,9 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
 @click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
+@click.option("--echo", default=0.0, show_default=True, type=bounded(float, 0, 100),
+              help="For --samples: favour carrying on passages each melody played before, as "
+                   "`generate --echo`.")
 @click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
               help="Seed for --samples, and for --folds' split and networks.")
 @config_options(CrossValConfig)
@@ -80,7 +83,8 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
              split: str, folds: int | None, ppm_order: int | None, stm: bool,
              update_exclusion: bool, epochs: int | None, lr: float | None,
              init_path: str | None, samples: int | None, temperature: float, top_p: float,
-             epsilon: float, memory: float, rng_seed: int, as_json: bool, **ingest: Any) -> None:
+             epsilon: float, memory: float, echo: float, rng_seed: int, as_json: bool,
+             **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -116,7 +120,8 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     melodies = [loaded.melodies[i] for i in chosen]
     if samples:
         _compare_samples(checkpoint, melodies, training, samples,
-                         Sampling(temperature, top_p=top_p, epsilon=epsilon), memory, rng_seed, as_json)
+                         Sampling(temperature, top_p=top_p, epsilon=epsilon), memory, echo,
+                         rng_seed, as_json)
         return
     melodies = _known_only(checkpoint.codec, loaded, chosen)
     result = score_items(checkpoint, melodies, window)
@@ -154,12 +159,13 @@ def _known_only(codec, loaded, chosen: list[int]) -> list:
 
 
 def _compare_samples(checkpoint, melodies: list, training: list, count: int, sampling,
-                     memory: float, rng_seed: int, as_json: bool) -> None:
+                     memory: float, echo: float, rng_seed: int, as_json: bool) -> None:
     """``evaluate --samples``: statistics of generated vs real melodies and two-sample tests."""
     from melodyrnn.evaluation.plausibility import format_table, format_tests
     from melodyrnn.pipeline import judge_samples
 
-    report = judge_samples(checkpoint, melodies, training, count, sampling, memory, rng_seed)
+    report = judge_samples(checkpoint, melodies, training, count, sampling, memory, rng_seed,
+                           echo)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
@@ -168,6 +174,7 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     how += f", top-p {sampling.top_p:g}" if sampling.top_p < 1 else ""
     how += f", epsilon {sampling.epsilon:g}" if sampling.epsilon else ""
     how += f", memory {memory:g}" if memory else ""
+    how += f", echo {echo:g}" if echo else ""
     click.echo(f"{count} samples ({how}, up to {report.length} new notes each) vs "
                f"{len(melodies)} real melodies")
     click.echo(format_tests(report.tests))

@@ -51,6 +51,11 @@ MAX_BARS = 1_000
               help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
                    "favours continuing motifs the melody has already played, as songs do "
                    "(0 = off; 0.3 is a good start). Not with --beam.")
+@click.option("--echo", default=0.0, show_default=True, type=bounded(float, 0, 100),
+              help="Favour carrying on a passage the melody played before: where its last "
+                   "3-12 notes occurred earlier, the note that followed them there gets this "
+                   "many nats more log-probability, so phrases come back and carry through, "
+                   "as in folk songs (0 = off; 1 is a good start). Not with --beam.")
 @click.option("--num-outputs", default=1, show_default=True,
               type=click.IntRange(1, MAX_OUTPUTS), help="Melodies to generate in one batch.")
 @click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
@@ -92,7 +97,8 @@ MAX_BARS = 1_000
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 @midi_options
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
-             top_k: int, top_p: float, epsilon: float, beam: int, memory: float, num_outputs: int,
+             top_k: int, top_p: float, epsilon: float, beam: int, memory: float, echo: float,
+             num_outputs: int,
              rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
              time_signature: str | None, no_stop: bool, primer_file: str | None,
              primer_notes: int, model_path: str | None, out: str | None, score: bool,
@@ -112,6 +118,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
     if beam and memory:
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
+    if beam and echo:
+        raise click.UsageError("--echo shapes sampling; it does not combine with --beam")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
     if given("mode") and not key_tonic:
@@ -138,7 +146,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     constraints = steering.constraints(checkpoint.codec, primer)
     cap = length if bars is None else _bars_cap(bars)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
-                              constraints, beam, memory)
+                              constraints, beam, memory, echo)
     _report_endings(melodies, len(primer), length if bars is None else None)
     key_known = "key" in known or key_tonic is not None
     melodies = [_labelled(m, primer, key_known, i, len(melodies))

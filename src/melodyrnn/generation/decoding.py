@@ -13,6 +13,7 @@ import torch
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
+from melodyrnn.generation.echo import Echo
 from melodyrnn.generation.memory import ShortTermMemory
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.feeds import StreamFeed, WindowFeed
@@ -31,14 +32,15 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
              sampling: Sampling = Sampling(), feed: StreamFeed | WindowFeed | None = None,
              num_outputs: int = 1, constraints: Constraints = NO_CONSTRAINTS,
              generator: torch.Generator | Sequence[torch.Generator] | None = None,
-             memory: float = 0.0) -> list[list[int]]:
+             memory: float = 0.0, echo: float = 0.0) -> list[list[int]]:
     """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch.
 
     With one ``generator`` per row, row i is what a batch of one with that generator gives.
 
     ``memory`` > 0 reweights every prediction by a short-term model of the row's own tokens,
     with that weight (see ``memory.ShortTermMemory``): it favours motifs the melody has
-    already played.
+    already played. ``echo`` > 0 raises the note that would carry on a passage the row played
+    before by that many nats (see ``echo.Echo``).
     """
     feed = feed or StreamFeed()
     _check_primer(primer, feed)
@@ -56,10 +58,13 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
     lengths = torch.full((num_outputs,), length)  # kept as a tensor: no sync per step
     logits, state = feed.start(model, history[:, :start])
     recall = ShortTermMemory(logits.shape[-1], num_outputs, primer, memory) if memory else None
+    echoes = Echo(echo) if echo else None
     steps = 0
     for step in range(length):
         if recall is not None:
             logits = recall.adjust(logits)
+        if echoes is not None:
+            logits = echoes.adjust(logits, history[:, : start + step])
         masked = constraints.mask(logits, spent, history[:, : start + step])
         if budgeted:  # only a budget can leave a row nothing that fits: the row ends here
             dead_end = ~torch.isfinite(masked).any(-1) & ~finished
