@@ -1,7 +1,8 @@
 """A private JACK server for end-to-end MIDI tests, a recording port, FluidSynth as a JACK synth.
 
 The server runs the dummy driver (no sound card) with ``--sync`` (in JACK's default
-asynchronous mode MIDI messages were seen dropped, doubled and reordered), a 64-frame
+asynchronous mode MIDI messages were seen dropped, doubled and reordered), a client timeout
+of 500 ms (``CLIENT_TIMEOUT_MS``), a 64-frame
 period (1.5 ms at 44.1 kHz, so delivery adds well under the 5 ms the tests allow) and, as
 JACK does by default, real-time scheduling where the system grants it. Clients
 find it through ``JACK_DEFAULT_SERVER`` and never start a server of their own. Every rtmidi
@@ -28,6 +29,11 @@ from tests.clitools import ctrl_c_as_at_a_terminal
 
 SAMPLE_RATE = 44100
 PERIOD_FRAMES = 64
+# How long the server waits for its clients each cycle before it gives the cycle up, MIDI and
+# all. JACK's default is two periods (2.9 ms here; the synchronous driver waits ten times
+# that), and a client woken later than that on a loaded 2-core machine lost messages; with
+# 500 ms a late client makes its messages late, which the timing test measures, not lost.
+CLIENT_TIMEOUT_MS = 500
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -113,7 +119,7 @@ def start_jackd(folder: Path, realtime: bool = True) -> JackServer:
     name = server_name()
     log = folder / f"jackd-{name}.log"
     command = ["jackd", "-n", name, "--realtime" if realtime else "--no-realtime", "--sync",
-               "-d", "dummy",
+               "-t", str(CLIENT_TIMEOUT_MS), "-d", "dummy",
                "-r", str(SAMPLE_RATE), "-p", str(PERIOD_FRAMES)]
     started = time.monotonic()
     with open(log, "w") as out:
@@ -213,6 +219,19 @@ class Finished:
     code: int
     out: str
     err: str
+
+
+def realtime_priorities(pid: int) -> dict[int, int]:
+    """Real-time priority of each real-time thread of a process (thread id: priority), read
+    from /proc; ordinary threads are left out."""
+    found = {}
+    for stat in glob.glob(f"/proc/{pid}/task/*/stat"):
+        with suppress(OSError):
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+            rt_priority, policy = int(fields[37]), int(fields[38])
+            if policy in (1, 2):  # SCHED_FIFO, SCHED_RR
+                found[int(Path(stat).parent.name)] = rt_priority
+    return found
 
 
 class Cli:
