@@ -30,8 +30,9 @@ from tests.clitools import ctrl_c_as_at_a_terminal
 SAMPLE_RATE = 44100
 PERIOD_FRAMES = 64
 # How long the server waits for its clients each cycle before it gives the cycle up, MIDI and
-# all. JACK's default is two periods (2.9 ms here; the synchronous driver waits ten times
-# that), and a client woken later than that on a loaded 2-core machine lost messages; with
+# all. JACK derives its default from the period (tens of milliseconds at 64 frames, as far
+# as we could tell), and a client woken later than that on a loaded 2-core machine lost
+# messages; with
 # 500 ms a late client makes its messages late, which the timing test measures, not lost.
 CLIENT_TIMEOUT_MS = 500
 START_TIMEOUT = 15.0
