@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -112,6 +113,48 @@ class JackServer:
                          + glob.glob(f"/dev/shm/jack_sem.*_{self.name}_*")):
             with suppress(OSError):
                 os.remove(leftover)
+
+
+class StallWatch:
+    """When jackd itself fell behind: each ``XRun = N usec`` line its dummy driver writes (a
+    cycle that started N microseconds late, the server's own thread held up), timed on the
+    monotonic clock as the line appears in its log. ``windows`` are the stretches of time in
+    which nothing through JACK could be on time; only stalls of ``least_usec`` or more count."""
+
+    def __init__(self, log: Path, least_usec: int = 3000, poll: float = 0.005) -> None:
+        self.windows: list[tuple[float, float]] = []
+        self._log, self._least, self._poll = log, least_usec, poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pattern = re.compile(r"XRun = (\d+) usec")
+        with open(self._log, errors="replace") as log:
+            log.seek(0, os.SEEK_END)
+            pending = ""
+            while not self._stop.is_set():
+                pending += log.read()
+                now = time.monotonic()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    match = pattern.search(line)
+                    if match and int(match.group(1)) >= self._least:
+                        # written when the late cycle began: the stall ended then, at most
+                        # one poll before this read
+                        self.windows.append((now - self._poll - int(match.group(1)) / 1e6, now))
+                time.sleep(self._poll)
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> StallWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def start_jackd(folder: Path, realtime: bool = True) -> JackServer:

@@ -23,6 +23,7 @@ from jacktools import (
     JackServer,
     Player,
     Recorder,
+    StallWatch,
     cannot_run_fluidsynth,
     jack_ports,
     realtime_priorities,
@@ -40,6 +41,12 @@ TOLERANCE_SECONDS = 0.005  # the issue's bound for each message
 # group's rtprio limit) 99.8-100% were seen; without it 97.9-98.9%, as ordinary processes
 # wake up to 4 ms late and occasionally tens of milliseconds.
 ON_TIME_SHARE = {True: 0.99, False: 0.95}
+# Messages due while jackd's own thread was held up (its log says so, ``StallWatch``) cannot
+# be on time whatever the player does: they are left out of the share above, and the run
+# fails if they are more than this share of the piece. In one CI run such stalls (up to
+# 50 ms, on a 2-core virtual machine) left 98.2% within 5 ms, none lost.
+MAX_STALLED_SHARE = 0.05
+STALL_MARGIN = 0.01
 NOTE_ON, NOTE_OFF, CONTROL = 0x90, 0x80, 0xB0
 CC_ALL_NOTES_OFF = 123
 pytestmark = pytest.mark.xdist_group("jack")
@@ -107,6 +114,15 @@ def lateness(arrived: list[tuple[float, tuple[int, ...]]], due: list[tuple[float
     return [delay - least for delay in delays]
 
 
+def during(windows: list[tuple[float, float]], arrived: list[tuple[float, tuple[int, ...]]],
+           due: list[tuple[float, tuple[int, ...]]]) -> list[bool]:
+    """For each message, whether it fell due (on the monotonic clock, placed by the earliest
+    arrival) within ``STALL_MARGIN`` of a stretch in which jackd itself was held up."""
+    offset = min(at - due_at for (at, _), (due_at, _) in zip(arrived, due))
+    return [any(start - STALL_MARGIN <= due_at + offset <= end + STALL_MARGIN
+                for start, end in windows) for due_at, _ in due]
+
+
 def differences(arrived: list[tuple[float, tuple[int, ...]]],
                 due: list[tuple[float, tuple[int, ...]]]) -> str:
     """Which messages were lost or doubled, by their place in the piece and time due."""
@@ -152,12 +168,13 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
                                                                 capsys) -> None:
     """Every note-on and note-off of a dense piece of over two minutes (with a tempo change)
     arrives, in order, and at least 99% of them within 5 ms of their time (95% where the
-    system refuses real-time scheduling)."""
+    system refuses real-time scheduling), leaving out those due while jackd itself was held
+    up, which must be few."""
     piece = dense_piece(beats_slow=120, beats_fast=151)  # 60 s + 60.4 s
     assert piece.due[-1][0] > 120
     path = tmp_path / "song.mid"
     piece.midi.save(path)
-    with Recorder() as recorder:
+    with Recorder() as recorder, StallWatch(jack.log) as stalls:
         done = Cli("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env).finish(240)
         recorder.wait_for(len(piece.due))
     assert done.code == 0, done.err
@@ -165,12 +182,17 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
     assert len(arrived) == len(piece.due), f"{differences(arrived, piece.due)}; {missed(jack)}"
     assert [m for _, m in arrived] == [m for _, m in piece.due], "messages out of order"
     late = lateness(arrived, piece.due)
+    stalled = during(stalls.windows, arrived, piece.due)
+    counted = [delay for delay, excused in zip(late, stalled) if not excused]
     with realtime() as player_realtime:
         scheduling = jack.realtime and player_realtime
-    report = f"{summary(late)} ({'real-time' if scheduling else 'ordinary'} scheduling)"
+    report = (f"{summary(late)} ({'real-time' if scheduling else 'ordinary'} scheduling); "
+              f"{sum(stalled)} messages due while jackd itself was held up "
+              f"({len(stalls.windows)} stalls of 3 ms or more), {summary(counted)} of the rest")
     with capsys.disabled():
         print(f"\nJACK timing, {report}")
-    within = sum(x <= TOLERANCE_SECONDS for x in late) / len(late)
+    assert sum(stalled) <= MAX_STALLED_SHARE * len(late), report
+    within = sum(x <= TOLERANCE_SECONDS for x in counted) / len(counted)
     assert within >= ON_TIME_SHARE[scheduling], report
     assert statistics.median(late) <= 0.002, report
 
