@@ -6,6 +6,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from standins import Uniform
 from torch import nn
 
 from melodyrnn.errors import MelodyError
@@ -41,13 +42,6 @@ class Counting(nn.Module):
     def forward(self, x, state=None):
         self.calls += 1
         return nn.functional.one_hot((x + 1) % self.vocab, self.vocab).float() * 10, state
-
-
-class Uniform(nn.Module):
-    """A stand-in model with no preference: every token equally likely."""
-
-    def forward(self, x, state=None):
-        return torch.zeros(*x.shape, VOCAB), state
 
 
 def tiny_lstm() -> SequenceModel:
@@ -195,7 +189,7 @@ def test_num_outputs_gives_that_many_rows_in_one_batch():
 
 
 def test_sampled_rows_of_a_batch_differ():
-    rows = generate(Uniform(), [0], 20, Sampling(temperature=1.0), num_outputs=4,
+    rows = generate(Uniform(VOCAB), [0], 20, Sampling(temperature=1.0), num_outputs=4,
                     generator=torch.Generator().manual_seed(0))
     assert len(rows) == 4 and all(len(r) == 20 for r in rows)
     assert len({tuple(r) for r in rows}) == 4
@@ -208,7 +202,7 @@ def test_stop_token_ends_the_melody_and_is_not_returned():
 
 
 def test_rows_stop_independently_and_the_batch_ends_when_all_stopped():
-    rows = generate(Uniform(), [0], 60, Sampling(temperature=1.0), num_outputs=8,
+    rows = generate(Uniform(VOCAB), [0], 60, Sampling(temperature=1.0), num_outputs=8,
                     constraints=Constraints(stop_id=6), generator=torch.Generator().manual_seed(0))
     assert all(6 not in row for row in rows)
     assert len({len(row) for row in rows}) > 1

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from clitools import run
-from torch import nn
+from standins import Uniform, repeated_share
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.generation.decoding import generate
@@ -15,13 +15,6 @@ from melodyrnn.generation.echo import Echo, echoed
 from melodyrnn.generation.sampling import Sampling
 
 VOCAB = 10
-
-
-class Uniform(nn.Module):
-    """A stand-in network with no preference."""
-
-    def forward(self, x, state=None):
-        return torch.zeros(*x.shape, VOCAB), state
 
 
 def test_the_note_that_followed_the_earlier_passage_is_echoed():
@@ -74,20 +67,17 @@ def test_negative_weight_is_an_error():
 
 def test_echo_makes_sampled_melodies_carry_passages_through():
     def repeated_fourgrams(weight: float) -> float:
-        rows = generate(Uniform(), [1, 2, 3, 4, 5, 1, 2, 3], 60, Sampling(temperature=1.0),
-                        num_outputs=16, generator=torch.Generator().manual_seed(0), echo=weight)
-        shares = []
-        for row in rows:  # share of each row's 4-grams that occurred earlier in the row
-            grams = [tuple(row[i:i + 4]) for i in range(len(row) - 3)]
-            shares.append(1 - len(set(grams)) / len(grams))
-        return sum(shares) / len(shares)
+        rows = generate(Uniform(VOCAB), [1, 2, 3, 4, 5, 1, 2, 3], 60,
+                        Sampling(temperature=1.0), num_outputs=16,
+                        generator=torch.Generator().manual_seed(0), echo=weight)
+        return repeated_share(rows, 4)
 
     assert repeated_fourgrams(4.0) > repeated_fourgrams(0.0) + 0.05
 
 
 def test_off_is_exactly_the_network():
     def draw(**echo):
-        return generate(Uniform(), [1, 2, 3, 4, 1, 2, 3], 30, Sampling(temperature=1.0),
+        return generate(Uniform(VOCAB), [1, 2, 3, 4, 1, 2, 3], 30, Sampling(temperature=1.0),
                         num_outputs=4, generator=torch.Generator().manual_seed(5), **echo)
 
     assert draw(echo=0.0) == draw()

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from clitools import run
-from torch import nn
+from standins import Uniform, repeated_share
 
 from melodyrnn.errors import MelodyError
 from melodyrnn.generation.decoding import generate
@@ -15,13 +15,6 @@ from melodyrnn.generation.memory import ShortTermMemory
 from melodyrnn.generation.sampling import Sampling
 
 VOCAB = 6
-
-
-class Uniform(nn.Module):
-    """A stand-in network with no preference."""
-
-    def forward(self, x, state=None):
-        return torch.zeros(*x.shape, VOCAB), state
 
 
 def probabilities(memory: ShortTermMemory, logits: torch.Tensor) -> torch.Tensor:
@@ -68,14 +61,11 @@ def test_negative_weight_is_an_error():
 
 
 def test_memory_makes_sampled_melodies_repeat_themselves():
-    def repeats(weight: float) -> float:
-        rows = generate(Uniform(), [0, 1, 2], 40, Sampling(temperature=1.0), num_outputs=16,
-                        generator=torch.Generator().manual_seed(0), memory=weight)
-        shares = []
-        for row in rows:  # share of each row's 3-grams that occurred earlier in the row
-            grams = [tuple(row[i:i + 3]) for i in range(len(row) - 2)]
-            shares.append(1 - len(set(grams)) / len(grams))
-        return sum(shares) / len(shares)
+    def repeats(weight: float) -> float:  # share of each row's 3-grams heard earlier in it
+        rows = generate(Uniform(VOCAB), [0, 1, 2], 40, Sampling(temperature=1.0),
+                        num_outputs=16, generator=torch.Generator().manual_seed(0),
+                        memory=weight)
+        return repeated_share(rows, 3)
 
     assert repeats(2.0) > repeats(0.0) + 0.2
 
