@@ -2,9 +2,9 @@
 
 The server runs the dummy driver (no sound card) with ``--sync`` (in JACK's default
 asynchronous mode MIDI messages were seen dropped, doubled and reordered), a client timeout
-of 500 ms (``CLIENT_TIMEOUT_MS``), a 64-frame
-period (1.5 ms at 44.1 kHz, so delivery adds well under the 5 ms the tests allow) and, as
-JACK does by default, real-time scheduling where the system grants it. Clients
+of 500 ms (``CLIENT_TIMEOUT_MS``), a 64-frame period (1.5 ms at 44.1 kHz, so delivery adds
+well under the 5 ms the tests allow) and, as JACK does by default, real-time scheduling
+where the system grants it. Clients
 find it through ``JACK_DEFAULT_SERVER`` and never start a server of their own. Every rtmidi
 client here is polled, never called back: a Python callback runs in JACK's process thread and
 can stall the whole (synchronous) graph while it waits for the interpreter lock.
@@ -33,8 +33,8 @@ PERIOD_FRAMES = 64
 # How long the server waits for its clients each cycle before it gives the cycle up, MIDI and
 # all. JACK derives its default from the period (tens of milliseconds at 64 frames, as far
 # as we could tell), and a client woken later than that on a loaded 2-core machine lost
-# messages; with
-# 500 ms a late client makes its messages late, which the timing test measures, not lost.
+# messages; with 500 ms a late client makes its messages late, which the timing test
+# measures, not lost.
 CLIENT_TIMEOUT_MS = 500
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
@@ -115,46 +115,66 @@ class JackServer:
                 os.remove(leftover)
 
 
-class StallWatch:
+class Polling:
+    """A daemon thread that calls ``poll_once`` every ``poll`` seconds until ``close``."""
+
+    def __init__(self, poll: float) -> None:
+        self._poll = poll
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def poll_once(self) -> None:
+        """One round of work; subclasses say what."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            time.sleep(self._poll)
+
+    def close(self) -> None:
+        """Stop the thread (after the round in progress)."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> Polling:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StallWatch(Polling):
     """When jackd itself fell behind: each ``XRun = N usec`` line its dummy driver writes (a
     cycle that started N microseconds late, the server's own thread held up), timed on the
     monotonic clock as the line appears in its log. ``windows`` are the stretches of time in
     which nothing through JACK could be on time; only stalls of ``least_usec`` or more count."""
 
+    PATTERN = re.compile(r"XRun = (\d+) usec")
+
     def __init__(self, log: Path, least_usec: int = 3000, poll: float = 0.005) -> None:
         self.windows: list[tuple[float, float]] = []
-        self._log, self._least, self._poll = log, least_usec, poll
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._least, self._pending = least_usec, ""
+        self._log = open(log, errors="replace")  # noqa: SIM115 - closed in close()
+        self._log.seek(0, os.SEEK_END)
+        super().__init__(poll)
 
-    def _run(self) -> None:
-        pattern = re.compile(r"XRun = (\d+) usec")
-        with open(self._log, errors="replace") as log:
-            log.seek(0, os.SEEK_END)
-            pending = ""
-            while not self._stop.is_set():
-                pending += log.read()
-                now = time.monotonic()
-                *lines, pending = pending.split("\n")
-                for line in lines:
-                    match = pattern.search(line)
-                    if match and int(match.group(1)) >= self._least:
-                        # written when the late cycle began: the stall ended then, at most
-                        # one poll before this read
-                        self.windows.append((now - self._poll - int(match.group(1)) / 1e6, now))
-                time.sleep(self._poll)
+    def poll_once(self) -> None:
+        self._pending += self._log.read()
+        now = time.monotonic()
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            match = self.PATTERN.search(line)
+            if match and int(match.group(1)) >= self._least:
+                # written when the late cycle began: the stall ended then, at most one poll
+                # before this read
+                self.windows.append((now - self._poll - int(match.group(1)) / 1e6, now))
 
     def close(self) -> None:
-        """Stop watching."""
-        self._stop.set()
-        self._thread.join()
-
-    def __enter__(self) -> StallWatch:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Stop watching and close the log."""
+        super().close()
+        self._log.close()
 
 
 def start_jackd(folder: Path, realtime: bool = True) -> JackServer:
@@ -181,7 +201,7 @@ def start_jackd(folder: Path, realtime: bool = True) -> JackServer:
     return server
 
 
-class Recorder:
+class Recorder(Polling):
     """A JACK MIDI input port that records every message with its arrival time (monotonic)."""
 
     def __init__(self, client: str = "rec", port: str = "in", poll: float = 0.0005) -> None:
@@ -189,24 +209,19 @@ class Recorder:
 
         self.name = f"{client}:{port}"
         self.events: list[tuple[float, tuple[int, ...]]] = []
-        self._poll = poll
+        self._anchor: float | None = None
         self._midi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client)
         self._midi.ignore_types(sysex=False, timing=True, active_sense=True)
         self._midi.open_virtual_port(port)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(poll)
 
-    def _run(self) -> None:
+    def poll_once(self) -> None:
         # rtmidi's delta times come from JACK's clock at the receiving cycle: exact spacing.
         # The first arrival anchors them to the monotonic clock of this process.
-        anchor = None
-        while not self._stop.is_set():
-            while (event := self._midi.get_message()) is not None:
-                message, delta = event
-                anchor = time.monotonic() if anchor is None else anchor + delta
-                self.events.append((anchor, tuple(message)))
-            time.sleep(self._poll)
+        while (event := self._midi.get_message()) is not None:
+            message, delta = event
+            self._anchor = time.monotonic() if self._anchor is None else self._anchor + delta
+            self.events.append((self._anchor, tuple(message)))
 
     def wait_for(self, count: int, timeout: float = 5.0) -> None:
         """Wait until ``count`` messages have arrived (or ``timeout`` seconds have passed): on a
@@ -217,16 +232,9 @@ class Recorder:
 
     def close(self) -> None:
         """Stop recording and close the port."""
-        self._stop.set()
-        self._thread.join()
+        super().close()
         self._midi.close_port()
         self._midi.delete()
-
-    def __enter__(self) -> Recorder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Player:

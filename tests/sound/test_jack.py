@@ -115,12 +115,11 @@ def lateness(arrived: list[tuple[float, tuple[int, ...]]], due: list[tuple[float
 
 
 def during(windows: list[tuple[float, float]], arrived: list[tuple[float, tuple[int, ...]]],
-           due: list[tuple[float, tuple[int, ...]]]) -> list[bool]:
-    """For each message, whether it fell due (on the monotonic clock, placed by the earliest
-    arrival) within ``STALL_MARGIN`` of a stretch in which jackd itself was held up."""
-    offset = min(at - due_at for (at, _), (due_at, _) in zip(arrived, due))
-    return [any(start - STALL_MARGIN <= due_at + offset <= end + STALL_MARGIN
-                for start, end in windows) for due_at, _ in due]
+           late: list[float]) -> list[bool]:
+    """For each message, whether it was due to arrive (its arrival time less its ``lateness``)
+    within ``STALL_MARGIN`` of a stretch in which jackd itself was held up."""
+    return [any(start - STALL_MARGIN <= at - delay <= end + STALL_MARGIN
+                for start, end in windows) for (at, _), delay in zip(arrived, late)]
 
 
 def differences(arrived: list[tuple[float, tuple[int, ...]]],
@@ -182,7 +181,7 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
     assert len(arrived) == len(piece.due), f"{differences(arrived, piece.due)}; {missed(jack)}"
     assert [m for _, m in arrived] == [m for _, m in piece.due], "messages out of order"
     late = lateness(arrived, piece.due)
-    stalled = during(stalls.windows, arrived, piece.due)
+    stalled = during(stalls.windows, arrived, late)
     counted = [delay for delay, excused in zip(late, stalled) if not excused]
     with realtime() as player_realtime:
         scheduling = jack.realtime and player_realtime
