@@ -59,7 +59,7 @@ class Echo:
         """Log-probabilities (B, V) with each row's echoed token raised by ``weight``, given
         the tokens so far (B, t)."""
         adjusted = logits.log_softmax(-1)
-        for row, tokens in enumerate(history.tolist()):
+        for row, tokens in enumerate(history[:, -LOOKBACK:].tolist()):  # only what is searched
             token = echoed(tokens)
             if token is not None:
                 adjusted[row, token] += self.weight
