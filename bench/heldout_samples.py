@@ -35,12 +35,11 @@ from melodyrnn.evaluation.anatomy import bars
 from melodyrnn.evaluation.melodyfeatures import FEATURES, feature_matrix
 from melodyrnn.evaluation.twosample import two_sample_test
 from melodyrnn.generation.sampling import MUSICAL, Sampling
-from melodyrnn.generation.steering import Steering
 from melodyrnn.models.checkpoint import load
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.sources import IngestOptions
 from melodyrnn.music.sources import load as ingest
-from melodyrnn.pipeline import continue_items
+from melodyrnn.pipeline import sample_opening
 
 RESULTS = Path(__file__).resolve().parent / "results" / "heldout_samples.json"
 BUNDLED = Path(__file__).resolve().parents[1] / "src" / "melodyrnn" / "bundled" / "folk.pt"
@@ -97,13 +96,9 @@ def main() -> None:
     runs, real_repeats = [], repeat_distances(real)
     for seed in args.seeds:
         started = time.perf_counter()
-        samples = []
-        for i, m in enumerate(real):  # as `generate` makes them: end token, repetition guard
-            opening = m.with_notes(m.notes[:width])
-            samples.append(continue_items(
-                checkpoint, opening, length, sampling, rng_seed=seed * 10000 + i,
-                constraints=Steering().constraints(checkpoint.codec, opening),
-                memory=args.memory, echo=args.echo)[0])
+        samples = [sample_opening(checkpoint, m.with_notes(m.notes[:width]), length, sampling,
+                                  seed * 10000 + i, args.memory, args.echo)
+                   for i, m in enumerate(real)]
         result = compare(samples, real)
         result.update(seed=seed, seconds=time.perf_counter() - started,
                       sample_repeats=repeat_distances(samples))

@@ -162,20 +162,26 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
+def sample_opening(checkpoint: Checkpoint, opening: Melody, length: int,
+                   sampling: Sampling = Sampling(), rng_seed: int = 0, memory: float = 0.0,
+                   echo: float = 0.0) -> Melody:
+    """One continuation of ``opening`` (up to ``length`` notes) as ``generate`` makes it
+    with no steering options: stopped at the end token, under the repetition guard."""
+    constraints = Steering().constraints(checkpoint.codec, opening)
+    return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed,
+                          constraints=constraints, memory=memory, echo=echo)[0]
+
+
 def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequence[Melody],
                   count: int, sampling: Sampling = Sampling(), memory: float = 0.0,
                   rng_seed: int = 0, echo: float = 0.0) -> plausibility.PlausibilityReport:
     """``evaluate --samples``: ``count`` continuations of real openings (the model's window
-    long), their statistics and two-sample tests against ``real``, with the baselines.
-
-    Each sample is made as ``generate`` makes it from that opening with no options: stopped
-    at the end token, under the repetition guard (``Steering()``).
-    """
+    long, each made by ``sample_opening``), their statistics and two-sample tests against
+    ``real``, with the baselines."""
 
     def sample(opening: Melody, length: int, index: int) -> Melody:
-        constraints = Steering().constraints(checkpoint.codec, opening)
-        return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed + index,
-                              constraints=constraints, memory=memory, echo=echo)[0]
+        return sample_opening(checkpoint, opening, length, sampling, rng_seed + index, memory,
+                              echo)
 
     return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
                               checkpoint.codec.covers, rng_seed)
