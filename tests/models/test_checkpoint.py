@@ -199,6 +199,22 @@ def test_a_saved_checkpoint_carries_a_checksum_of_its_weights(small_checkpoint, 
         ckpt.load(path)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("with_checksum", [True, False])
+def test_weights_that_are_not_finite_are_refused(small_checkpoint, tmp_path, bad, with_checksum):
+    # A diverged run's weights would make every sampling step fail deep inside torch.
+    path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"]["head.bias"][0] = bad
+    if with_checksum:
+        payload[ckpt.CHECKSUM_KEY] = ckpt.weights_checksum(payload["state_dict"])
+    else:
+        del payload[ckpt.CHECKSUM_KEY]
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=r"weight head\.bias holds NaN or infinite values"):
+        ckpt.load(path)
+
+
 def test_checkpoints_written_before_checksums_still_load(small_checkpoint, tmp_path):
     path = ckpt.save(small_checkpoint, tmp_path / "model.pt")
     payload = torch.load(path, weights_only=True)

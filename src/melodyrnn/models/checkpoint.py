@@ -287,8 +287,8 @@ def _networks(count: Any) -> int:
 
 def _check_weights(weights: Any, shape: nn.Module, checksum: Any) -> None:
     """Every weight the config's model (``shape``, on the meta device) has, of its shape and
-    dtype (or stored in 16 bits, ``save(half=True)``), and nothing else; and the checksum, if
-    the file has one."""
+    dtype (or stored in 16 bits, ``save(half=True)``), all finite, and nothing else; and the
+    checksum, if the file has one."""
     weights = _plain_dict(weights, "state_dict")
     expected = shape.state_dict()
     missing = sorted(set(expected) - set(weights))
@@ -306,6 +306,9 @@ def _check_weights(weights: Any, shape: nn.Module, checksum: Any) -> None:
                      else type(tensor).__name__)
             raise MelodyError(f"the weights do not fit the model config: {name} is {found}, "
                               f"expected {tuple(shape.shape)} {shape.dtype}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise MelodyError(f"weight {name} holds NaN or infinite values (a run that "
+                              "diverged?): retrain, or use an earlier checkpoint")
     if checksum is not None and checksum != weights_checksum(weights):
         raise MelodyError("the weights do not match their checksum: the file is corrupted")
 
