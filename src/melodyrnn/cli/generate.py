@@ -50,7 +50,8 @@ MAX_BARS = 1_000
 @click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
                    "favours continuing motifs the melody has already played, as songs do "
-                   "(0 = off; 0.3 is a good start). Not with --beam.")
+                   "(0 = off; 0.3 suits a model without --copy; one with it, such as the "
+                   "bundled model, loops above about 0.05). Not with --beam.")
 @click.option("--echo", default=0.0, show_default=True, type=bounded(float, 0, 100),
               help="Favour carrying on a passage the melody played before: where its last "
                    "3-12 notes occurred earlier, the note that followed them there gets this "
