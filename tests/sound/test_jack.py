@@ -42,10 +42,15 @@ TOLERANCE_SECONDS = 0.005  # the issue's bound for each message
 # wake up to 4 ms late and occasionally tens of milliseconds.
 ON_TIME_SHARE = {True: 0.99, False: 0.95}
 # Messages due while jackd's own thread was held up (its log says so, ``StallWatch``) cannot
-# be on time whatever the player does: they are left out of the share above, and the run
-# fails if they are more than this share of the piece. In one CI run such stalls (up to
-# 50 ms, on a 2-core virtual machine) left 98.2% within 5 ms, none lost.
+# be on time whatever the player does: they are left out of the share above. A play is
+# inconclusive if they are more than MAX_STALLED_SHARE of the piece; it is then played again,
+# up to PLAYS times in all, and the timing is left unjudged if none is conclusive. In one CI
+# run such stalls (up to 50 ms, on a 2-core virtual machine) left 98.2% within 5 ms, none
+# lost; in another, 219 stalls held up 5.04% of the messages (the other 99.37% within 5 ms),
+# which failed the test before plays were repeated. On an otherwise idle development machine
+# (a virtual machine sharing its host) consecutive plays saw from 19 to 577 stalls.
 MAX_STALLED_SHARE = 0.05
+PLAYS = 2
 STALL_MARGIN = 0.01
 NOTE_ON, NOTE_OFF, CONTROL = 0x90, 0x80, 0xB0
 CC_ALL_NOTES_OFF = 123
@@ -162,17 +167,35 @@ def test_ports_lists_the_jack_ports(jack: JackServer) -> None:
                if line[:1].isdigit())
 
 
-@pytest.mark.long
-def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer, tmp_path,
-                                                                capsys) -> None:
-    """Every note-on and note-off of a dense piece of over two minutes (with a tempo change)
-    arrives, in order, and at least 99% of them within 5 ms of their time (95% where the
-    system refuses real-time scheduling), leaving out those due while jackd itself was held
-    up, which must be few."""
-    piece = dense_piece(beats_slow=120, beats_fast=151)  # 60 s + 60.4 s
-    assert piece.due[-1][0] > 120
-    path = tmp_path / "song.mid"
-    piece.midi.save(path)
+@dataclass(frozen=True)
+class Timing:
+    """One play of a piece to the recorder: how late each message was, which of them were due
+    while jackd itself was held up, and a report of both for the log and the assertions."""
+
+    late: list[float]
+    stalled: list[bool]
+    stalls: int
+
+    @property
+    def conclusive(self) -> bool:
+        """Whether jackd ran well enough to judge the player: few messages due in its stalls."""
+        return sum(self.stalled) <= MAX_STALLED_SHARE * len(self.late)
+
+    @property
+    def counted(self) -> list[float]:
+        """Lateness of the messages not due while jackd was held up."""
+        return [delay for delay, excused in zip(self.late, self.stalled) if not excused]
+
+    @property
+    def report(self) -> str:
+        """Lateness of all messages and of those counted, and how many were left out."""
+        return (f"{summary(self.late)}; {sum(self.stalled)} messages due while jackd itself was "
+                f"held up ({self.stalls} stalls of 3 ms or more), {summary(self.counted)} of the rest")
+
+
+def play_and_time(jack: JackServer, piece: Piece, path) -> Timing:
+    """Play ``piece`` (saved at ``path``) through the CLI to the recorder, check that every
+    message arrived in order, and time them."""
     with Recorder() as recorder, StallWatch(jack.log) as stalls:
         done = Cli("play", path, "--midi-api", "jack", "--port", "rec", env=jack.env).finish(240)
         recorder.wait_for(len(piece.due))
@@ -181,19 +204,39 @@ def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer
     assert len(arrived) == len(piece.due), f"{differences(arrived, piece.due)}; {missed(jack)}"
     assert [m for _, m in arrived] == [m for _, m in piece.due], "messages out of order"
     late = lateness(arrived, piece.due)
-    stalled = during(stalls.windows, arrived, late)
-    counted = [delay for delay, excused in zip(late, stalled) if not excused]
+    return Timing(late, during(stalls.windows, arrived, late), len(stalls.windows))
+
+
+@pytest.mark.long
+def test_two_minute_piece_arrives_complete_in_order_and_on_time(jack: JackServer, tmp_path,
+                                                                capsys) -> None:
+    """Every note-on and note-off of a dense piece of over two minutes (with a tempo change)
+    arrives, in order, and at least 99% of them within 5 ms of their time (95% where the
+    system refuses real-time scheduling), leaving out those due while jackd itself was held
+    up. A play in which jackd was held up for more than 5% of the messages says nothing about
+    the player's timing and is played once more; if that one is no better, the timing is not
+    judged (skipped with both figures), while completeness and order were checked in each."""
+    piece = dense_piece(beats_slow=120, beats_fast=151)  # 60 s + 60.4 s
+    assert piece.due[-1][0] > 120
+    path = tmp_path / "song.mid"
+    piece.midi.save(path)
     with realtime() as player_realtime:
         scheduling = jack.realtime and player_realtime
-    report = (f"{summary(late)} ({'real-time' if scheduling else 'ordinary'} scheduling); "
-              f"{sum(stalled)} messages due while jackd itself was held up "
-              f"({len(stalls.windows)} stalls of 3 ms or more), {summary(counted)} of the rest")
-    with capsys.disabled():
-        print(f"\nJACK timing, {report}")
-    assert sum(stalled) <= MAX_STALLED_SHARE * len(late), report
-    within = sum(x <= TOLERANCE_SECONDS for x in counted) / len(counted)
+    reports = []
+    for _ in range(PLAYS):
+        timing = play_and_time(jack, piece, path)
+        reports.append(f"{timing.report} ({'real-time' if scheduling else 'ordinary'} "
+                       f"scheduling{'' if timing.conclusive else '; inconclusive'})")
+        with capsys.disabled():
+            print(f"\nJACK timing, {reports[-1]}")
+        if timing.conclusive:
+            break
+    report = " | ".join(reports)
+    if not timing.conclusive:
+        pytest.skip(f"timing not judged: jackd itself was held up in every play: {report}")
+    within = sum(x <= TOLERANCE_SECONDS for x in timing.counted) / len(timing.counted)
     assert within >= ON_TIME_SHARE[scheduling], report
-    assert statistics.median(late) <= 0.002, report
+    assert statistics.median(timing.late) <= 0.002, report
 
 
 def hanging(arrived: list[tuple[float, tuple[int, ...]]]) -> set[tuple[int, int]]:
