@@ -185,6 +185,77 @@ def test_after_ctrl_c_the_kept_epoch_and_the_epochs_counted_agree(tmp_path, nabi
     assert "\n2 epochs in " in resumed.stderr and "(now at epoch 5)" in resumed.stderr
 
 
+def _songs_with_a_rare_note(tmp_path):
+    """Six songs; the last holds the only 'fis' (so whichever side of a split it falls on,
+    resuming with the other songs' codec would meet a note it never saw)."""
+    songs = tmp_path / "songs.txt"
+    songs.write_text("\n\n".join(["c8 d e f g a b c'", "e4 d c d e e e2", "g8 g a g f e d c",
+                                   "c4 e g c' g e c2", "d8 e f g a4 g", "g8 fis g a b4 a"])
+                     + "\n")
+    return songs
+
+
+def test_resume_keeps_the_runs_held_out_melodies_and_end_token(tmp_path):
+    songs, first = _songs_with_a_rare_note(tmp_path), tmp_path / "first.pt"
+    run("train", songs, "--valid-fraction", "0.3", "--end-token", "--epochs", "2", "--hidden",
+        "8", "--no-progress", "--no-cache", "-o", first)
+    resumed = run("train", songs, "--resume", first, "--epochs", "3", "--hidden", "8",
+                  "--no-progress", "--no-cache", "-o", tmp_path / "second.pt")
+    assert "held out 2 melodies for validation (the resumed run's)" in resumed.stderr
+    assert "training lstm on 4 melodies" in resumed.stderr
+    from melodyrnn.models import checkpoint as ckpt
+
+    before, after = ckpt.load(first), ckpt.load(tmp_path / "second.pt")
+    assert after.metadata["valid_indices"] == before.metadata["valid_indices"]
+    assert after.codec.tokens == before.codec.tokens and after.codec.end_token
+
+
+def test_resume_refuses_data_settings_it_would_override(tmp_path):
+    songs, first = _songs_with_a_rare_note(tmp_path), tmp_path / "first.pt"
+    run("train", songs, "--valid-fraction", "0.3", "--epochs", "1", "--hidden", "8",
+        "--no-progress", "--no-cache", "-o", first)
+    result = run("train", songs, "--resume", first, "--epochs", "3", "--valid-fraction", "0.5",
+                 "--no-progress", "--no-cache", "-o", tmp_path / "second.pt", ok=False)
+    assert result.exit_code == 2
+    assert ("--valid-fraction: --resume keeps the run's held-out melodies, end token, frame "
+            "and vocabulary; leave it out") in result.stderr
+
+
+def test_resume_with_other_sources_names_the_melody_the_model_never_saw(tmp_path):
+    songs, first = _songs_with_a_rare_note(tmp_path), tmp_path / "first.pt"
+    run("train", _first_songs(songs, tmp_path), "--epochs", "1", "--hidden", "8",
+        "--no-progress", "--no-cache", "-o", first)
+    result = run("train", songs, "--resume", first, "--epochs", "3", "--no-progress",
+                 "--no-cache", "-o", tmp_path / "second.pt", ok=False)
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and "SOURCES differ from those" in lines[0]
+    assert "songs.txt" in lines[0] and "has notes the model never saw" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def _first_songs(songs, tmp_path):
+    """The songs without the last one (the only one with 'fis')."""
+    fewer = tmp_path / "fewer.txt"
+    fewer.write_text("\n\n".join(songs.read_text().split("\n\n")[:-1]) + "\n")
+    return fewer
+
+
+def test_resume_asks_for_more_epochs_than_the_run_has_done(tmp_path, nabiya_path):
+    first = tmp_path / "first.pt"
+    run("train", nabiya_path, "--epochs", "3", "--stop-accuracy", "2", "--hidden", "8",
+        "--no-progress", "--no-cache", "-o", first)
+    result = run("train", nabiya_path, "--resume", first, "--epochs", "2", "--no-progress",
+                 "--no-cache", "-o", tmp_path / "second.pt", ok=False)
+    assert result.exit_code == 2
+    assert ("has already run 3 epochs, so --epochs 2 leaves nothing to do: give a larger "
+            "total to go on (e.g. --epochs 13)") in result.stderr
+    assert "resuming" not in result.stderr
+    again = run("train", nabiya_path, "--resume", first, "--no-progress", "--no-cache",
+                "-o", tmp_path / "second.pt", ok=False)
+    assert "has run all 3 of its 3 epochs: give a larger total" in again.stderr
+
+
 def test_a_symlink_to_some_other_file_is_rejected_without_quoting_a_word_of_it(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     songs = tmp_path / "songs"

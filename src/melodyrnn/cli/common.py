@@ -157,9 +157,15 @@ def resume_from(ctx: click.Context, path: str, epochs: int):
     if problem:
         raise CheckpointError(f"{path}: not a usable melodyrnn checkpoint: training state: "
                               f"{problem}")
-    if ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT:
+    given = ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT
+    if given:
         train_config = replace(train_config, epochs=epochs)
     done = resume.training_state["epoch"]
+    if done >= train_config.epochs:
+        ran = (f"has already run {plural(done, 'epoch')}, so --epochs {epochs} leaves nothing "
+               "to do" if given else f"has run all {done} of its {plural(done, 'epoch')}")
+        raise click.BadParameter(f"{path} {ran}: give a larger total to go on (e.g. --epochs "
+                                 f"{done + 10})", param_hint="--epochs")
     note(f"resuming {path} after epoch {done} of {train_config.epochs}")
     return resume, train_config
 

@@ -80,6 +80,33 @@ class TrainRun:
     progress: bool = setting(True, "Show a progress bar.", switch="--progress/--no-progress")
 
 
+RUN_DATA_OPTIONS = ("valid_fraction", "end_token", "frame", "vocab")  # kept by --resume
+
+
+def check_resumed_data(ctx: click.Context, resume: Any, loaded: Any, path: str) -> None:
+    """Refuse data settings that --resume would silently override, and SOURCES that are not
+    the run's (a held-out melody beyond them, or a training melody with notes the model never
+    saw)."""
+    given = [f"--{name.replace('_', '-')}" for name in RUN_DATA_OPTIONS
+             if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: --resume keeps the run's held-out "
+                               "melodies, end token, frame and vocabulary; leave "
+                               f"{'it' if len(given) == 1 else 'them'} out")
+    sources = " ".join(resume.metadata.get("sources") or []) or "the run's"
+    valid = resume.metadata.get("valid_indices") or []
+    count = len(loaded.melodies)
+    if valid and max(valid) >= count:
+        raise click.UsageError(f"SOURCES differ from those {path} was trained on ({sources}): "
+                               f"it held out melody {max(valid) + 1}, these have {count}")
+    held = set(valid)
+    for index, melody in enumerate(loaded.melodies):
+        if index not in held and not resume.codec.covers(melody):
+            raise click.UsageError(f"SOURCES differ from those {path} was trained on "
+                                   f"({sources}): {loaded.origin(index)} has notes the "
+                                   "model never saw")
+
+
 def _apply_preset(ctx: click.Context, name: str | None) -> None:
     """Make a preset's values the defaults of the options not given on the command line."""
     if name:
@@ -131,9 +158,21 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
 
     loaded = ingest_from_cli(sources, **{**options, "progress": run.progress and group.is_main})
     melodies = loaded.melodies
+    resume = None
+    if run.resume_path:
+        resume, train_config = resume_from(ctx, run.resume_path, train_config.epochs)
+        check_resumed_data(ctx, resume, loaded, run.resume_path)
     valid: list[int] = []
     held_out: list = []
-    if run.valid_fraction > 0:
+    if resume is not None:  # the run's own held-out melodies, whatever --valid-fraction says
+        valid = list(resume.metadata.get("valid_indices") or [])
+        held = set(valid)
+        held_out = [melodies[i] for i in valid]
+        melodies = [m for i, m in enumerate(melodies) if i not in held]
+        if valid:
+            say(f"held out {plural(len(held_out), 'melody', 'melodies')} for validation "
+                "(the resumed run's)")
+    elif run.valid_fraction > 0:
         # Transposed copies of one melody stay on the same side of the split. The split's
         # seed is fixed, not --rng-seed: runs that differ only in their seed hold out the
         # same melodies, so their held-out figures compare (and their models can be
@@ -142,7 +181,9 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
         held_out = [melodies[i] for i in valid]
         melodies = [melodies[i] for i in train_index]
         say(f"held out {plural(len(held_out), 'melody', 'melodies')} for validation")
-    if run.vocab == "classic":
+    if resume is not None:
+        codec = resume.codec
+    elif run.vocab == "classic":
         codec = NoteCodec([*NoteCodec.classic().tokens], end_token=run.end_token)
     else:  # a factored head can give any pitch any duration: every pair is a token
         codec = NoteCodec.fit(melodies, end_token=run.end_token, frame=run.frame,
@@ -165,10 +206,6 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
                 "valid_indices": valid, **({"init": run.init_path} if run.init_path else {})}
     # Held-out melodies with a note the training data lacks cannot be scored by this codec.
     known = [m for m in held_out if codec.covers(m)]
-    resume = None
-    if run.resume_path:
-        resume, train_config = resume_from(ctx, run.resume_path, train_config.epochs)
-        codec = resume.codec
     if group.world > 1:
         say(f"data-parallel training: {group.world} processes, global batch "
             f"{train_config.batch_size}")
