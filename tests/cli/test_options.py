@@ -80,3 +80,25 @@ def test_the_dataclasses_refuse_the_same_values_from_python():
 def test_help_states_the_limits():
     text = CliRunner().invoke(command_for(ModelConfig), ["--help"]).output
     assert "Limits: 1 to 2048." in " ".join(text.split())
+
+
+def test_every_on_off_setting_can_be_turned_off_as_well_as_on():
+    """A preset or a default of True must not leave a switch stuck on (evaluate --folds' copy
+    memory is on by default; the folk preset turns the end token on)."""
+    from melodyrnn.evaluation.config import CrossValConfig
+
+    @click.command()
+    @config_options(CrossValConfig)
+    def show(**values):
+        click.echo(repr(values["copy"]))
+
+    assert CliRunner().invoke(show, []).output.strip() == "True"
+    assert CliRunner().invoke(show, ["--no-copy"]).output.strip() == "False"
+    assert CliRunner().invoke(show, ["--copy"]).output.strip() == "True"
+    for config_class in CONFIGS:
+        text = CliRunner().invoke(command_for(config_class), ["--help"]).output
+        for item in fields(config_class):
+            described = setting_of(item)
+            if described is not None and item.type in (bool, "bool") and not described.switch:
+                long = "--" + item.name.replace("_", "-")
+                assert f"{long} / --no-{long[2:]}" in text, item.name

@@ -90,8 +90,10 @@ def option_for(item: Field, hint: Any, default: Any = None) -> Callable[[F], F]:
         common["metavar"] = described.metavar
     if described.switch:
         return click.option(described.switch, item.name, **common)
-    if kind is bool:
-        return click.option(*names, is_flag=True, **common)
+    if kind is bool:  # an on/off pair: a default (or a preset) of True can be turned off
+        *flags, name = names
+        long = flags[-1]
+        return click.option(*flags[:-1], f"{long}/--no-{long[2:]}", name, **common)
     if described.multiple:
         return click.option(*names, multiple=True, **{**common, "default": (),
                                                       "show_default": False})
