@@ -95,6 +95,16 @@ def test_cli_train_generate_evaluate_text(tmp_path) -> None:
     assert "bits/char" in shown
 
 
+def test_a_text_that_ends_at_its_own_line_break_gets_no_blank_line(tmp_path) -> None:
+    book, model = tmp_path / "book.txt", tmp_path / "text.pt"
+    book.write_text("lazy dog jumps\n", encoding="utf-8")
+    run("train", "--kind", "text", book, "-o", model, "--no-progress", "--hidden", 32)
+    out = run("generate", "--model", model, "--seed", "lazy", "--length", 11).stdout
+    assert out == "lazy dog jumps\n"  # the eleventh character is the text's own line break
+    run("generate", "--model", model, "--seed", "lazy", "--length", 11, "-o", tmp_path / "o.txt")
+    assert (tmp_path / "o.txt").read_text(encoding="utf-8") == "lazy dog jumps\n"
+
+
 def test_cli_text_errors_are_clean(tmp_path) -> None:
     book, model = tmp_path / "book.txt", tmp_path / "text.pt"
     book.write_text("hihello", encoding="utf-8")

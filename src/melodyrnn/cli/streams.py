@@ -255,6 +255,8 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, epsilon=epsilon)
     texts = continue_items(checkpoint, primer, length, sampling=sampling,
                            num_outputs=num_outputs, rng_seed=rng_seed, beams=beam or 0)
+    # A text that ends at a line break of its own gets no second one
+    texts = [text.removesuffix("\n") for text in texts]
     if not paths:
         click.echo("\n\n".join(texts))
         return
