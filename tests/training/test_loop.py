@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 
 import pytest
@@ -185,3 +186,25 @@ def test_the_config_names_every_batching_optimizer_and_schedule():
     assert set(config.BATCHINGS) == set(train_module.BATCHINGS)
     assert set(config.OPTIMIZERS) == set(train_module.OPTIMIZERS)
     assert set(config.SCHEDULES) == set(train_module.SCHEDULES)
+
+
+def test_progress_in_a_log_is_a_plain_line_now_and_then_never_a_bar(capsys):
+    from melodyrnn.training.loop import LOGGED_EVERY_SECONDS, _LoggedProgress
+
+    now = [0.0]
+    progress = _LoggedProgress(total=10, initial=2, clock=lambda: now[0])
+    for step, seconds in enumerate((10, 30, 50, 61)):  # LOGGED_EVERY_SECONDS apart: 30, 61
+        now[0] = seconds * LOGGED_EVERY_SECONDS / 30
+        progress.set_postfix(loss=f"{1 / (step + 1):.4f}", acc="50.0%")
+        progress.update()
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert err.splitlines() == ["training: epoch 4 of 10: loss 0.5000, acc 50.0%",
+                                "training: epoch 6 of 10: loss 0.2500, acc 50.0%"]
+
+
+def test_a_progress_bar_is_only_drawn_on_a_terminal(monkeypatch):
+    from melodyrnn.training.loop import _LoggedProgress, _progress_bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert isinstance(_progress_bar(5, enabled=True), _LoggedProgress)

@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -408,8 +409,38 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
     return result
 
 
+LOGGED_EVERY_SECONDS = 30.0  # progress lines in a log (stderr not a terminal)
+
+
+class _LoggedProgress:
+    """Progress for a log file: a plain line at most every ``LOGGED_EVERY_SECONDS``, no bar
+    (a bar's carriage returns make a log unreadable). Has the part of tqdm's API used here."""
+
+    def __init__(self, total: int, initial: int, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self._total, self._done, self._clock = total, initial, clock
+        self._last, self._postfix = clock(), ""
+
+    def set_postfix(self, **values: str) -> None:
+        self._postfix = ", ".join(f"{name} {value}" for name, value in values.items())
+
+    def update(self) -> None:
+        self._done += 1
+        now = self._clock()
+        if now - self._last >= LOGGED_EVERY_SECONDS:
+            self._last = now
+            print(f"training: epoch {self._done} of {self._total}: {self._postfix}",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        """Nothing to clear."""
+
+
 def _progress_bar(total: int, enabled: bool, initial: int = 0):
+    """A tqdm bar on a terminal, a line now and then in a log, nothing when not ``enabled``."""
     from tqdm import tqdm
 
+    if enabled and not sys.stderr.isatty():
+        return _LoggedProgress(total, initial)
     return tqdm(total=total, initial=initial, desc="training", unit="epoch", disable=not enabled,
                 file=sys.stderr, dynamic_ncols=True, leave=False)
