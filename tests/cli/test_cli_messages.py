@@ -34,7 +34,16 @@ def test_settings_that_change_nothing_are_said(tmp_path, nabiya_path):
     result = run("train", nabiya_path, "--epochs", "1", "--hidden", "4", "--no-progress",
                  "--stop-accuracy", "2", "--amp", "--device", "cpu", "-o", tmp_path / "m.pt")
     assert "--amp needs a CUDA GPU; training on cpu in full precision" in result.stderr
-    assert "--stop-accuracy 2 is above 1, so training never stops early" in result.stderr
+    assert ("--stop-accuracy 2 is above 1, so training never stops on training accuracy: it "
+            "runs its only epoch") in result.stderr
+
+
+def test_a_setting_from_a_preset_is_said_to_come_from_it(tmp_path, nabiya_path):
+    result = run("train", nabiya_path, "--preset", "folk", "--epochs", "1", "--hidden", "4",
+                 "--embedding-dim", "4", "--valid-fraction", "0", "--no-progress",
+                 "-o", tmp_path / "m.pt")
+    assert ("--stop-accuracy 2 (from --preset folk) is above 1, so training never stops on "
+            "training accuracy: it runs its only epoch") in result.stderr
 
 
 def test_mode_without_key_is_an_error(nabiya_model):

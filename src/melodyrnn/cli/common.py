@@ -76,14 +76,21 @@ def sigterm_as_interrupt() -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def training_notes(config: Any, amp: bool, device_type: str) -> list[str]:
-    """Lines saying what some accepted settings mean, so they do not pass silently."""
+def training_notes(config: Any, amp: bool, device_type: str, preset: str | None = None,
+                   held_out: bool = False) -> list[str]:
+    """Lines saying what some accepted settings mean, so they do not pass silently; a value
+    that came from ``preset`` rather than the command line says so."""
     lines = []
     if amp and device_type != "cuda":
         lines.append(f"note: --amp needs a CUDA GPU; training on {device_type} in full precision")
     if config.stop_accuracy > 1:
-        lines.append(f"note: --stop-accuracy {config.stop_accuracy:g} is above 1, so training "
-                     f"never stops early: it runs all {config.epochs} epochs")
+        origin = f" (from --preset {preset})" if preset else ""
+        until = (f"it runs up to {plural(config.epochs, 'epoch')}, stopping when the held-out "
+                 "loss stops improving (--valid-patience)" if held_out else
+                 (f"it runs all {config.epochs} epochs" if config.epochs > 1 else
+                  "it runs its only epoch"))
+        lines.append(f"note: --stop-accuracy {config.stop_accuracy:g}{origin} is above 1, so "
+                     f"training never stops on training accuracy: {until}")
     return lines
 
 

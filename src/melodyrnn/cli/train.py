@@ -111,6 +111,7 @@ def _apply_preset(ctx: click.Context, name: str | None) -> None:
     """Make a preset's values the defaults of the options not given on the command line."""
     if name:
         ctx.default_map = {**(ctx.default_map or {}), **PRESETS[name]}
+        ctx.meta["preset"] = name
 
 
 @click.command()
@@ -153,7 +154,10 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
         if group.is_main:
             note(message)
 
-    for line in training_notes(train_config, run.amp, where.type):
+    from_preset = ctx.get_parameter_source("stop_accuracy") is click.core.ParameterSource.DEFAULT_MAP
+    for line in training_notes(train_config, run.amp, where.type,
+                               ctx.meta.get("preset") if from_preset else None,
+                               held_out=run.valid_fraction > 0):
         say(line)
 
     loaded = ingest_from_cli(sources, **{**options, "progress": run.progress and group.is_main})

@@ -378,14 +378,14 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
                 on_epoch(result)
             if held_out_stalled:
                 result.stop_reason = (f"stopped at epoch {epoch}: held-out loss has not improved "
-                                      f"for {config.valid_patience} epochs (--valid-patience)")
+                                      f"for {_epochs(config.valid_patience)} (--valid-patience)")
                 break
             if reached and streak > config.stop_patience:
                 check = evaluate_episodes(model, episodes, objective, device, group)
                 if check.accuracy >= config.stop_accuracy:
                     result.stop_reason = (
                         f"stopped at epoch {epoch}: {check.accuracy:.1%} of {check.targets} "
-                        f"training targets predicted for {streak} epochs "
+                        f"training targets predicted for {_epochs(streak)} "
                         f"(--stop-accuracy {config.stop_accuracy:g}, "
                         f"--stop-patience {config.stop_patience})")
                     break
@@ -407,6 +407,10 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
     if group.is_main:
         log(result.stop_reason)
     return result
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'s' * (count != 1)}"
 
 
 LOGGED_EVERY_SECONDS = 30.0  # progress lines in a log (stderr not a terminal)
