@@ -82,6 +82,20 @@ def test_help_states_the_limits():
     assert "Limits: 1 to 2048." in " ".join(text.split())
 
 
+@pytest.mark.parametrize(("command", "option", "limits"), [
+    ("generate", "--memory", "Limits: 0 to 100."), ("generate", "--echo", "Limits: 0 to 100."),
+    ("generate", "--bars", "Limits: 1 to 1000."), ("render", "--bpm", "Limits: 1 to 1000."),
+    ("evaluate", "--lr", "Limits: above 0, at most 10."),
+])
+def test_the_commands_numbers_state_their_limits_in_help(command, option, limits):
+    from melodyrnn.cli import main
+
+    lines = CliRunner().invoke(main, [command, "--help"]).output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"  {option} "))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  -"))
+    assert limits in " ".join(" ".join(lines[start:end]).split())
+
+
 def test_every_on_off_setting_can_be_turned_off_as_well_as_on():
     """A preset or a default of True must not leave a switch stuck on (evaluate --folds' copy
     memory is on by default; the folk preset turns the end token on)."""

@@ -21,7 +21,7 @@ from melodyrnn.cli.common import (
     resolve_init,
 )
 from melodyrnn.cli.data import ingest_from_cli, ingest_options
-from melodyrnn.cli.options import bounded, build, config_options
+from melodyrnn.cli.options import build, config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.evaluation.config import CrossValConfig
 from melodyrnn.generation.sampling import MUSICAL, Sampling
@@ -57,7 +57,7 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
 @click.option("--epochs", default=None, type=click.IntRange(0, 100_000),
               help="With --folds and a network: training epochs per fold [default: 20; with "
                    "--init, 0 scores the pre-trained model as it is].")
-@click.option("--lr", default=None, type=bounded(float, 0, 10, low_open=True),
+@number_option("--lr", default=None, kind=float, low=0, high=10, low_open=True,
               help="With --folds and a network: learning rate [default: 0.005; with --init "
                    "0.001].")
 @click.option("--init", "init_path", default=None, metavar="FILE|bundled",
@@ -68,10 +68,10 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
                    "compare their statistics with the real melodies' and run a classifier "
                    "two-sample test (AUC; baselines real vs real and an order-2 Markov chain).")
 @config_options(Sampling, only=("temperature", "top_p", "epsilon"), defaults=asdict(MUSICAL))
-@click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
+@number_option("--memory", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="For --samples: mix in a short-term model of each melody's own notes, as "
                    "`generate --memory`.")
-@click.option("--echo", default=0.0, show_default=True, type=bounded(float, 0, 100),
+@number_option("--echo", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="For --samples: favour carrying on passages each melody played before, as "
                    "`generate --echo`.")
 @click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),

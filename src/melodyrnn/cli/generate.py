@@ -20,17 +20,17 @@ from melodyrnn.cli.common import (
     note,
     numbered,
 )
-from melodyrnn.cli.options import bounded, config_options
+from melodyrnn.cli.options import config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.files import is_stdout
 from melodyrnn.generation.sampling import MUSICAL, Sampling
 
 # Bounds that keep one command within the memory of an ordinary machine (README: Errors).
 MAX_LENGTH = 100_000  # new notes (or characters) per melody
+MAX_BARS = 1_000
 MAX_OUTPUTS = 256  # melodies generated together
 MAX_TOKENS = 1_000_000  # --length x --num-outputs
 MAX_BEAM = 64
-MAX_BARS = 1_000
 
 
 @click.command()
@@ -47,12 +47,12 @@ MAX_BARS = 1_000
 @click.option("--beam", default=0, show_default=True, type=click.IntRange(0, MAX_BEAM),
               help="Beam search of this width for the most probable continuation "
                    "(0 = sample).")
-@click.option("--memory", default=0.0, show_default=True, type=bounded(float, 0, 100),
+@number_option("--memory", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
                    "favours continuing motifs the melody has already played, as songs do "
                    "(0 = off; 0.3 suits a model without --copy; one with it, such as the "
                    "bundled model, loops above about 0.05). Not with --beam.")
-@click.option("--echo", default=0.0, show_default=True, type=bounded(float, 0, 100),
+@number_option("--echo", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="Favour carrying on a passage the melody played before: where its last "
                    "3-12 notes occurred earlier, the note that followed them there gets this "
                    "many nats more log-probability, so phrases come back and carry through, "
@@ -68,9 +68,9 @@ MAX_BARS = 1_000
                    "aeolian, locrian.")
 @click.option("--range", "pitch_range", default=None,
               help="Keep notes within a register, e.g. C4:C6.")
-@click.option("--bars", default=None, type=click.IntRange(None, MAX_BARS),
+@click.option("--bars", default=None, type=click.INT,
               help="Generate this many bars after the seed, ending on a bar line "
-                   "(overrides --length).")
+                   f"(overrides --length). Limits: 1 to {MAX_BARS}.")
 @click.option("--time", "time_signature", default=None,
               help="Time signature for --bars and the output, e.g. 3/4 "
                    "(default: the training data's).")
@@ -117,6 +117,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.BadParameter("expected 0 or more", param_hint="--length")
     if beam < 0:
         raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
+    if bars is not None and bars > MAX_BARS:
+        raise click.UsageError(f"--bars {bars}: expected at most {MAX_BARS}")
     if beam and memory:
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if beam and echo:

@@ -45,6 +45,18 @@ def bounded(kind: type, low: float | None = None, high: float | None = None,
     return CheckedNumber(kind, Setting("", low=low, high=high, low_open=low_open))
 
 
+def number_option(*decls: str, kind: type, low: float | None = None,
+                  high: float | None = None, low_open: bool = False, help: str,
+                  **options: Any) -> Callable[[F], F]:
+    """A bounded int or float option outside a config class, with its limits in --help as
+    generated options state them, e.g. ``number_option("--memory", kind=float, low=0, high=100,
+    help=...)``."""
+    checked = bounded(kind, low, high, low_open)
+    bounds = limits(checked.described)
+    return click.option(*decls, type=checked, help=f"{help} Limits: {bounds}." if bounds else help,
+                        **options)
+
+
 def limits(described: Setting) -> str:
     """The bounds of a number setting for --help, e.g. '1 to 2048'; '' if unbounded."""
     low, high = described.low, described.high
