@@ -208,8 +208,8 @@ def test_resume_keeps_the_runs_held_out_melodies_and_end_token(tmp_path):
     songs, first = _songs_with_a_rare_note(tmp_path), tmp_path / "first.pt"
     run("train", songs, "--valid-fraction", "0.3", "--end-token", "--epochs", "2", "--hidden",
         "8", "--no-progress", "--no-cache", "-o", first)
-    resumed = run("train", songs, "--resume", first, "--epochs", "3", "--hidden", "8",
-                  "--no-progress", "--no-cache", "-o", tmp_path / "second.pt")
+    resumed = run("train", songs, "--resume", first, "--epochs", "3", "--no-progress",
+                  "--no-cache", "-o", tmp_path / "second.pt")
     assert "held out 2 melodies for validation (the resumed run's)" in resumed.stderr
     assert "training lstm on 4 melodies" in resumed.stderr
     from melodyrnn.models import checkpoint as ckpt
@@ -226,8 +226,27 @@ def test_resume_refuses_data_settings_it_would_override(tmp_path):
     result = run("train", songs, "--resume", first, "--epochs", "3", "--valid-fraction", "0.5",
                  "--no-progress", "--no-cache", "-o", tmp_path / "second.pt", ok=False)
     assert result.exit_code == 2
-    assert ("--valid-fraction: --resume keeps the run's held-out melodies, end token, frame "
-            "and vocabulary; leave it out") in result.stderr
+    assert ("--valid-fraction: --resume continues the run with its own settings (model, "
+            "training, held-out melodies, vocabulary); only --epochs may change. Leave it out, "
+            "or start a new run from its weights with --init") in result.stderr
+    changed = run("train", songs, "--resume", first, "--epochs", "3", "--hidden", "64", "--lr",
+                  "0.5", "--model", "gru", "--no-progress", "--no-cache", ok=False)
+    assert "--model, --hidden, --lr: --resume continues the run" in changed.stderr
+    assert "Leave them out" in changed.stderr and "training gru" not in changed.stderr
+
+
+def test_resume_without_o_goes_on_in_the_file_it_resumes(tmp_path, nabiya_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "melodyrnn.pt").write_bytes(b"someone else's model")
+    run("train", nabiya_path, "--epochs", "2", "--stop-accuracy", "2", "--hidden", "8",
+        "--no-progress", "--no-cache", "-o", "run.pt")
+    resumed = run("train", nabiya_path, "--resume", "run.pt", "--epochs", "4", "--no-progress",
+                  "--no-cache")
+    assert "saved model to run.pt" in resumed.stdout
+    from melodyrnn.models import checkpoint as ckpt
+
+    assert ckpt.load(tmp_path / "run.pt").training_state["epoch"] == 4
+    assert (tmp_path / "melodyrnn.pt").read_bytes() == b"someone else's model"
 
 
 def test_resume_with_other_sources_names_the_melody_the_model_never_saw(tmp_path):

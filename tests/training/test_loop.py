@@ -193,14 +193,14 @@ def test_progress_in_a_log_is_a_plain_line_now_and_then_never_a_bar(capsys):
 
     now = [0.0]
     progress = _LoggedProgress(total=10, initial=2, clock=lambda: now[0])
-    for step, seconds in enumerate((10, 30, 50, 61)):  # LOGGED_EVERY_SECONDS apart: 30, 61
+    for step, seconds in enumerate((10, 30, 50, 61)):  # the first, then 30 s apart: 10, 50
         now[0] = seconds * LOGGED_EVERY_SECONDS / 30
         progress.set_postfix(loss=f"{1 / (step + 1):.4f}", acc="50.0%")
         progress.update()
     err = capsys.readouterr().err
     assert "\r" not in err
-    assert err.splitlines() == ["training: epoch 4 of 10: loss 0.5000, acc 50.0%",
-                                "training: epoch 6 of 10: loss 0.2500, acc 50.0%"]
+    assert err.splitlines() == ["training: epoch 3 of 10: loss 1.0000, acc 50.0%",
+                                "training: epoch 5 of 10: loss 0.3333, acc 50.0%"]
 
 
 def test_a_progress_bar_is_only_drawn_on_a_terminal(monkeypatch):

@@ -200,7 +200,7 @@ def test_ctrl_c_in_the_train_command_saves_a_resumable_checkpoint_and_exits_130(
          "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
         stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     seen = ""
-    while "acc=" not in seen:  # the progress bar shows a finished epoch
+    while "training: epoch 1 of" not in seen:  # the progress line of a finished epoch
         seen += process.stderr.read(1)
         assert process.poll() is None, seen
     process.send_signal(signal.SIGINT)
@@ -253,7 +253,7 @@ def test_sigterm_in_the_train_command_saves_like_ctrl_c_and_exits_143(tmp_path):
          "--stop-accuracy", "2", "--batch-size", "1", "--no-cache", "--progress", "-o", str(out)],
         stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     seen = ""
-    while "acc=" not in seen:  # the progress bar shows a finished epoch
+    while "training: epoch 1 of" not in seen:  # the progress line of a finished epoch
         seen += process.stderr.read(1)
         assert process.poll() is None, seen
     process.send_signal(signal.SIGTERM)

@@ -143,8 +143,31 @@ def load_model(model_path: str | None):
     return checkpoint
 
 
-def resume_from(ctx: click.Context, path: str, epochs: int):
-    """The checkpoint to resume and its training settings (with --epochs if given)."""
+def refuse_resumed_settings(ctx: click.Context, also: Iterable[str] = ()) -> None:
+    """``--resume`` continues a run with its own settings: refuse any model or training
+    option (and the names in ``also``) given on the command line, --epochs excepted."""
+    from dataclasses import fields
+
+    from melodyrnn.models.config import ModelConfig
+    from melodyrnn.settings import flag_of
+    from melodyrnn.training.config import TrainConfig
+
+    flags = {item.name: flag_of(item) for config in (ModelConfig, TrainConfig)
+             for item in fields(config) if item.name != "epochs"}
+    flags.update({name: "--" + name.replace("_", "-") for name in also})
+    given = [flag for name, flag in flags.items()
+             if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: --resume continues the run with its own "
+                               "settings (model, training, held-out melodies, vocabulary); "
+                               "only --epochs may change. Leave "
+                               f"{'it' if len(given) == 1 else 'them'} out, or start a new run "
+                               "from its weights with --init")
+
+
+def resume_from(ctx: click.Context, path: str, epochs: int, also: Iterable[str] = ()):
+    """The checkpoint to resume and its training settings (with --epochs if given), after
+    refusing other settings given with it (``refuse_resumed_settings``)."""
     from dataclasses import replace
 
     from melodyrnn.errors import CheckpointError, MelodyError
@@ -152,6 +175,7 @@ def resume_from(ctx: click.Context, path: str, epochs: int):
     from melodyrnn.training.config import TrainConfig
     from melodyrnn.training.loop import resume_problem
 
+    refuse_resumed_settings(ctx, also)
     resume = ckpt.load(path)
     if not resume.training_state:
         raise click.UsageError(f"{path} holds no training state to resume from")

@@ -129,6 +129,14 @@ def _configs(kw: dict[str, Any], input_kind: str | None = None):
     return build(ModelConfig, kw, **overrides), build(TrainConfig, kw)
 
 
+def _resumed_in_place(kw: dict[str, Any]) -> dict[str, Any]:
+    """With --resume and no -o, the run goes on in the file it resumes."""
+    ctx = click.get_current_context()
+    if kw.get("resume_path") and ctx.get_parameter_source("out") is click.core.ParameterSource.DEFAULT:
+        return {**kw, "out": kw["resume_path"]}
+    return kw
+
+
 def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[str, Any],
                   valid_items: list, input_kind: str | None = None):
     """Train (or resume) with the shared pipeline, print a summary, save; the checkpoint."""
@@ -140,7 +148,7 @@ def _fit_and_save(items: list, codec: Any, kw: dict[str, Any], metadata: dict[st
     resume = None
     if kw.get("resume_path"):
         resume, train_config = resume_from(click.get_current_context(), kw["resume_path"],
-                                            kw["epochs"])
+                                            kw["epochs"], also=("valid_fraction",))
         if resume.codec.kind != codec.kind:
             raise click.UsageError(f"{kw['resume_path']} holds a {resume.codec.kind} model")
     init = None
@@ -173,6 +181,7 @@ def train_text(sources: tuple[str, ...], **kw: Any) -> None:
     """``train --kind text``: a character-level model of the text files in SOURCES."""
     from melodyrnn.codecs.text import CharCodec, known_only, read_texts, split_text, text_rows
 
+    kw = _resumed_in_place(kw)
     check_checkpoint_output(kw["out"], sources)  # before reading or training
     text = read_texts(sources)
     train_part, valid_part = split_text(text, kw["valid_fraction"])
@@ -202,6 +211,7 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
 
     if len(sources) != 1:
         raise click.UsageError("--kind series trains on one CSV file")
+    kw = _resumed_in_place(kw)
     check_checkpoint_output(kw["out"], sources)  # before reading or training
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     table = read_csv(sources[0], names)

@@ -7,7 +7,7 @@ The options come from the config dataclasses (``ModelConfig``, ``TrainConfig``,
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -64,8 +64,9 @@ class TrainRun:
                                     "split is saved in the checkpoint for `evaluate --split "
                                     "valid`.", low=0.0, high=0.9)
     resume_path: str | None = setting(None, "Continue an interrupted or finished run from its "
-                                      "checkpoint (same SOURCES; its settings are kept, "
-                                      "--epochs may raise the total).", flag="--resume",
+                                      "checkpoint, saved back to that file unless -o is given "
+                                      "(same SOURCES; its settings are kept: only --epochs may "
+                                      "be given, to raise the total).", flag="--resume",
                                       metavar="FILE")
     init_path: str | None = setting(None, "Fine-tune: start from this checkpoint's weights "
                                     "(`bundled`: the folk model shipped with melodyrnn). Its "
@@ -83,16 +84,9 @@ class TrainRun:
 RUN_DATA_OPTIONS = ("valid_fraction", "end_token", "frame", "vocab")  # kept by --resume
 
 
-def check_resumed_data(ctx: click.Context, resume: Any, loaded: Any, path: str) -> None:
-    """Refuse data settings that --resume would silently override, and SOURCES that are not
-    the run's (a held-out melody beyond them, or a training melody with notes the model never
-    saw)."""
-    given = [f"--{name.replace('_', '-')}" for name in RUN_DATA_OPTIONS
-             if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
-    if given:
-        raise click.UsageError(f"{', '.join(given)}: --resume keeps the run's held-out "
-                               "melodies, end token, frame and vocabulary; leave "
-                               f"{'it' if len(given) == 1 else 'them'} out")
+def check_resumed_data(resume: Any, loaded: Any, path: str) -> None:
+    """Refuse SOURCES that are not the run's: a held-out melody beyond them, or a training
+    melody with notes the model never saw."""
     sources = " ".join(resume.metadata.get("sources") or []) or "the run's"
     valid = resume.metadata.get("valid_indices") or []
     count = len(loaded.melodies)
@@ -138,6 +132,10 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     """
     model_config, train_config = build(ModelConfig, options), build(TrainConfig, options)
     run = build(TrainRun, options)
+    if run.resume_path and ctx.get_parameter_source("out") is click.core.ParameterSource.DEFAULT:
+        run = replace(run, out=run.resume_path)  # a resumed run goes on in its own file
+    if run.init_path and run.resume_path:
+        init_from(run.init_path, "notes", run.resume_path)  # the error for giving both
     parse_inputs(model_config.inputs)  # a bad --inputs fails before any data is read
     check_checkpoint_output(run.out, sources)  # before reading data or training
     from melodyrnn.cli.data import ingest_from_cli
@@ -164,8 +162,9 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     melodies = loaded.melodies
     resume = None
     if run.resume_path:
-        resume, train_config = resume_from(ctx, run.resume_path, train_config.epochs)
-        check_resumed_data(ctx, resume, loaded, run.resume_path)
+        resume, train_config = resume_from(ctx, run.resume_path, train_config.epochs,
+                                           RUN_DATA_OPTIONS)
+        check_resumed_data(resume, loaded, run.resume_path)
     valid: list[int] = []
     held_out: list = []
     if resume is not None:  # the run's own held-out melodies, whatever --valid-fraction says

@@ -417,13 +417,14 @@ LOGGED_EVERY_SECONDS = 30.0  # progress lines in a log (stderr not a terminal)
 
 
 class _LoggedProgress:
-    """Progress for a log file: a plain line at most every ``LOGGED_EVERY_SECONDS``, no bar
-    (a bar's carriage returns make a log unreadable). Has the part of tqdm's API used here."""
+    """Progress for a log file: a plain line after the first epoch, then at most every
+    ``LOGGED_EVERY_SECONDS``, no bar (a bar's carriage returns make a log unreadable). Has
+    the part of tqdm's API used here."""
 
     def __init__(self, total: int, initial: int, clock: Callable[[], float] = time.monotonic
                  ) -> None:
         self._total, self._done, self._clock = total, initial, clock
-        self._last, self._postfix = clock(), ""
+        self._last, self._postfix = -math.inf, ""
 
     def set_postfix(self, **values: str) -> None:
         self._postfix = ", ".join(f"{name} {value}" for name, value in values.items())
