@@ -60,6 +60,17 @@ def test_cli_evaluate_folds_ppm_prints_pooled_and_per_melody(song_files, tmp_pat
     assert data["config"]["stm"] is False
 
 
+def test_cli_evaluate_folds_takes_the_ppm_bias_and_only_with_folds(song_files, tmp_path):
+    args = ["evaluate", "--folds", "3", "--model", "ppm", str(song_files), "--cache-dir",
+            str(tmp_path / "cache"), "--json"]
+    default = json.loads(CliRunner().invoke(main, args).stdout)
+    idyom = json.loads(CliRunner().invoke(main, [*args, "--bias", "7"]).stdout)
+    assert default["config"]["bias"] == 2.0 and idyom["config"]["bias"] == 7.0
+    assert idyom["bits_per_melody"] != default["bits_per_melody"]
+    alone = CliRunner().invoke(main, ["evaluate", "--bias", "7", str(song_files)])
+    assert alone.exit_code == 2 and "--bias: only with --folds" in alone.output
+
+
 def test_cli_evaluate_folds_rejects_a_checkpoint_path_as_model(song_files):
     result = CliRunner().invoke(main, ["evaluate", "--folds", "3", "--model", "x.pt",
                                        str(song_files), "--no-cache"])

@@ -31,7 +31,10 @@ class CrossValConfig:
     ppm_order: int | None = None  # None: unbounded (PPM*)
     update_exclusion: bool = False
     stm: bool = True
-    bias: float = PPM_BIAS  # IDyOM's ltm-stm bias, 7, suits --viewpoints cpitch alone
+    bias: float = setting(PPM_BIAS, "With --folds and a PPM: the bias of IDyOM's "
+                          "entropy-weighted mix of its viewpoints and of the long- and "
+                          "short-term models (higher trusts the more certain one more; "
+                          "IDyOM's 7 suits --viewpoints cpitch alone).", low=0.0, high=20.0)
     ltm_plus: bool = False  # IDyOM's LTM+: also learn each test melody once predicted
     mix_bias: float = setting(MIX_BIAS, "With --folds and ppm+<network>: the bias of the "
                               "entropy-weighted mix of the PPM and network predictions.",
