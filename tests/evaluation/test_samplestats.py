@@ -69,6 +69,15 @@ def test_compare_flags_metrics_outside_one_standard_deviation():
     assert rows["scale consistency"]["within_one_sd"] is True
 
 
+def test_samples_equal_to_the_real_melodies_are_within_one_sd_of_them():
+    """Three copies of one melody against that melody: every row says yes, though the real
+    side's standard deviation is 0."""
+    tune = parse_tokens("g8 e8 e4 f8 d8 d4 c8 d8 e8 f8 g8 g8 g4")
+    rows = compare([tune, tune, tune], [tune])
+    assert all(row["within_one_sd"] for row in rows), [r["metric"] for r in rows
+                                                        if not r["within_one_sd"]]
+
+
 # --- metre, repetition and endings ----------------------------------------------------------
 
 # "Ich hab mir mein Kindel" (tests/music/test_pickup.py): 3/4, a quarter-note upbeat; d'2~ d'4

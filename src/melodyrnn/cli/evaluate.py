@@ -176,7 +176,7 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     how += f", memory {memory:g}" if memory else ""
     how += f", echo {echo:g}" if echo else ""
     click.echo(f"{count} samples ({how}, up to {report.length} new notes each) vs "
-               f"{len(melodies)} real melodies")
+               f"{plural(len(melodies), 'real melody', 'real melodies')}")
     click.echo(format_tests(report.tests))
 
 
