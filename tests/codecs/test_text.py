@@ -91,6 +91,7 @@ def test_cli_train_generate_evaluate_text(tmp_path) -> None:
     report = json.loads(run("evaluate", "--kind", "text", "--model", model, held_out,
                             "--json").stdout)
     assert report["bits_per_char"] < 0.5 and report["characters"] > 30
+    assert set(report) == {"one_step", "full_text", "bits_per_char", "characters"}
     shown = run("evaluate", "--model", model, held_out).stdout
     assert "bits/char" in shown
 
@@ -103,6 +104,17 @@ def test_a_text_that_ends_at_its_own_line_break_gets_no_blank_line(tmp_path) -> 
     assert out == "lazy dog jumps\n"  # the eleventh character is the text's own line break
     run("generate", "--model", model, "--seed", "lazy", "--length", 11, "-o", tmp_path / "o.txt")
     assert (tmp_path / "o.txt").read_text(encoding="utf-8") == "lazy dog jumps\n"
+
+
+def test_an_evaluated_text_with_an_unknown_character_is_named_by_its_file(tmp_path) -> None:
+    book, model, other = tmp_path / "book.txt", tmp_path / "text.pt", tmp_path / "other.txt"
+    book.write_text("hello there\n", encoding="utf-8")
+    other.write_text("hello quiz\n", encoding="utf-8")
+    run("train", "--kind", "text", book, "-o", model, "--no-progress", "--hidden", 8,
+        "--epochs", 1)
+    result = run("evaluate", "--kind", "text", "--model", model, book, other, ok=False)
+    assert result.exit_code == 1
+    assert f"Error: {other}: 'i' 'q' 'u' 'z' never seen in training" in result.stderr
 
 
 def test_cli_text_errors_are_clean(tmp_path) -> None:

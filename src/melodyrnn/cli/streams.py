@@ -332,16 +332,20 @@ def generate_series(horizon: int | None = None, primer_file: str | None = None,
 def evaluate_text(sources: tuple[str, ...], model_path: str | None = None,
                   window: int | None = None, as_json: bool = False, **_: Any) -> None:
     """``evaluate --kind text``: bits per character and next-character accuracy."""
-    from melodyrnn.codecs.text import read_texts, text_rows
+    from melodyrnn.codecs.text import read_text, text_rows
     from melodyrnn.pipeline import score_items
 
     checkpoint = _model_of_kind(model_path, "text")
-    text = read_texts(sources)
-    result = score_items(checkpoint, text_rows(text, 64, 8 * TEXT_MIN_ROW), window)
+    texts = [read_text(path) for path in sources]
+    for path, text in zip(sources, texts):  # an unknown character is named with its file
+        checkpoint.codec.ids(text, source=path)
+    result = score_items(checkpoint, text_rows("".join(texts), 64, 8 * TEXT_MIN_ROW), window)
     if result.one_step.total == 0:
         raise click.ClickException("nothing to evaluate: the text is shorter than the window")
     if as_json:
-        click.echo(json.dumps({**result.to_dict(), "bits_per_char": result.bits_per_token,
+        scores = result.to_dict()
+        click.echo(json.dumps({"one_step": scores["one_step"], "full_text": scores["full_song"],
+                               "bits_per_char": result.bits_per_token,
                                "characters": result.one_step.total}))
         return
     for name, score in (("one-step", result.one_step), ("full-text", result.full_song)):
