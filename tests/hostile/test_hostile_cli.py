@@ -187,10 +187,14 @@ def test_unbounded_and_non_finite_options_are_refused_naming_the_option(home, na
     assert not (home / "never.pt").exists() and not (home / "never.wav").exists()
 
 
-def test_outputs_that_would_destroy_data_are_refused_before_any_work(home):
+def test_outputs_that_would_destroy_data_are_refused_before_any_work(home, nabiya_model):
     song = home / "song.txt"
     place = home / "outputs"
     place.mkdir()
+    model = place / "model.pt"
+    model.write_bytes(Path(nabiya_model).read_bytes())
+    (place / "model-link.txt").symlink_to("model.pt")
+    (place / "out-2.mid").symlink_to("model.pt")  # the second of two numbered outputs
     os.mkfifo(place / "fifo.pt")
     (place / "null.pt").symlink_to("/dev/null")
     (place / "folder.pt").mkdir()
@@ -198,7 +202,7 @@ def test_outputs_that_would_destroy_data_are_refused_before_any_work(home):
     (place / "loop.pt").symlink_to("loop.pt")
     tune = place / "tune.mid"
     tune.write_bytes(midi_bytes())
-    guarded = [song, tune, place / "fifo.pt", place / "null.pt", place / "same-song.txt"]
+    guarded = [song, tune, model, place / "fifo.pt", place / "null.pt", place / "same-song.txt"]
     before = fingerprint(guarded)
     cases = [
         ("train -o FIFO", ["train", song, "-o", place / "fifo.pt"], "is a FIFO"),
@@ -212,6 +216,13 @@ def test_outputs_that_would_destroy_data_are_refused_before_any_work(home):
         ("train -o 300-character name", ["train", song, "-o", place / ("m" * 300 + ".pt")],
          "too long"),
         ("generate -o its primer", ["generate", "--primer", song, "-o", place / "same-song.txt"],
+         "same file as the input"),
+        ("generate -o a link to its model", ["generate", "--model", model, "-o",
+                                             place / "model-link.txt"], "same file as the input"),
+        ("generate's second output onto its model", ["generate", "--model", model,
+                                                     "--num-outputs", "2", "-o", place / "out.mid"],
+         "same file as the input"),
+        ("train -o its --init model", ["train", song, "--init", model, "-o", model],
          "same file as the input"),
         ("render -o a FIFO", ["render", song, "-o", place / "fifo.pt"], "is a FIFO"),
         ("render -o its input", ["render", tune, "-o", tune], "same file as the input"),

@@ -50,6 +50,13 @@ def checked_output(path: str | Path, inputs: Iterable[str | Path] = (),
     return check_output(path, inputs=[i for i in inputs if i], suffixes=suffixes, option=option)
 
 
+def model_files(model_path: str | None) -> list[str]:
+    """The checkpoint a command will read (``--model``, else ./melodyrnn.pt if it exists), so
+    that ``-o`` can refuse to overwrite it."""
+    path = model_path or DEFAULT_MODEL_PATH
+    return [path] if Path(path).exists() else []
+
+
 def check_checkpoint_output(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
     """``train -o``: a checkpoint name (.pt), writable, and none of the data files."""
     return checked_output(path, [i for i in inputs if Path(i).is_file()], CHECKPOINT_SUFFIXES)

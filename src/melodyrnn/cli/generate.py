@@ -17,6 +17,7 @@ from melodyrnn.cli.common import (
     load_model,
     melody_settings,
     midi_options,
+    model_files,
     note,
     numbered,
 )
@@ -132,7 +133,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     if tokens > MAX_TOKENS:
         raise click.UsageError(f"--length x --num-outputs: {tokens:,} notes: expected at most "
                                f"{MAX_TOKENS:,} in one command")
-    paths = _output_paths(out, num_outputs, primer_file)  # before any work
+    paths = _output_paths(out, num_outputs, primer_file, model_path)  # before any work
     from melodyrnn.generation.steering import Steering, parse_range
     from melodyrnn.music.notation import format_melodies
     from melodyrnn.pipeline import continue_items
@@ -177,14 +178,16 @@ def _bars_cap(bars: int) -> int:
     return min(BARS_TOKEN_CAP, bars * TOKENS_PER_BAR)
 
 
-def _output_paths(out: str | None, count: int, primer_file: str | None) -> list[Path]:
-    """The files -o names (numbered for several melodies), each checked; [] for stdout."""
+def _output_paths(out: str | None, count: int, primer_file: str | None,
+                  model_path: str | None) -> list[Path]:
+    """The files -o names (numbered for several melodies), each checked against the primer
+    and the model file; [] for stdout."""
     if out is None or is_stdout(out):
         return []
     from melodyrnn.music.writers import WRITERS
 
-    return [checked_output(path, [primer_file] if primer_file else [], WRITERS)
-            for path in numbered(Path(out), count)]
+    inputs = [*([primer_file] if primer_file else []), *model_files(model_path)]
+    return [checked_output(path, inputs, WRITERS) for path in numbered(Path(out), count)]
 
 
 def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | None,

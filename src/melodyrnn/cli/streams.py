@@ -26,9 +26,11 @@ from melodyrnn.cli.common import (
     init_from,
     interrupt_status,
     load_model,
+    model_files,
     note,
     numbered,
     plural,
+    resolve_init,
     resume_from,
     sigterm_as_interrupt,
 )
@@ -129,6 +131,11 @@ def _configs(kw: dict[str, Any], input_kind: str | None = None):
     return build(ModelConfig, kw, **overrides), build(TrainConfig, kw)
 
 
+def _init_file(kw: dict[str, Any]) -> list[str]:
+    """The --init checkpoint, an input -o must not overwrite."""
+    return [resolve_init(kw["init_path"])] if kw.get("init_path") else []
+
+
 def _resumed_in_place(kw: dict[str, Any]) -> dict[str, Any]:
     """With --resume and no -o, the run goes on in the file it resumes."""
     ctx = click.get_current_context()
@@ -182,7 +189,7 @@ def train_text(sources: tuple[str, ...], **kw: Any) -> None:
     from melodyrnn.codecs.text import CharCodec, known_only, read_texts, split_text, text_rows
 
     kw = _resumed_in_place(kw)
-    check_checkpoint_output(kw["out"], sources)  # before reading or training
+    check_checkpoint_output(kw["out"], [*sources, *_init_file(kw)])  # before any work
     text = read_texts(sources)
     train_part, valid_part = split_text(text, kw["valid_fraction"])
     codec = CharCodec.fit([train_part])
@@ -212,7 +219,7 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
     if len(sources) != 1:
         raise click.UsageError("--kind series trains on one CSV file")
     kw = _resumed_in_place(kw)
-    check_checkpoint_output(kw["out"], sources)  # before reading or training
+    check_checkpoint_output(kw["out"], [*sources, *_init_file(kw)])  # before any work
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     table = read_csv(sources[0], names)
     if target and target not in table.columns:
@@ -256,7 +263,7 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     from melodyrnn.generation.sampling import Sampling
     from melodyrnn.pipeline import continue_items
 
-    paths = _outputs(out, num_outputs, TEXT_SUFFIXES)
+    paths = _outputs(out, num_outputs, TEXT_SUFFIXES, tuple(model_files(model_path)))
     checkpoint = _model_of_kind(model_path, "text")
     primer = " ".join(([seed] if seed is not None else []) + list(more_seed))
     if not primer:
@@ -293,7 +300,7 @@ def generate_series(horizon: int | None = None, primer_file: str | None = None,
     from melodyrnn.codecs.series import format_csv, read_csv
     from melodyrnn.evaluation.forecast import forecast, horizon_metrics, plot_forecast
 
-    paths = _outputs(out, 1, SERIES_SUFFIXES, (primer_file,))
+    paths = _outputs(out, 1, SERIES_SUFFIXES, (primer_file, *model_files(model_path)))
     checkpoint = _model_of_kind(model_path, "series")
     codec, window = checkpoint.codec, checkpoint.model_config.window
     horizon = horizon or 30

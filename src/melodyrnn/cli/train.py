@@ -21,6 +21,7 @@ from melodyrnn.cli.common import (
     most_common,
     note,
     plural,
+    resolve_init,
     resume_from,
     sigterm_as_interrupt,
     training_notes,
@@ -137,7 +138,9 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     if run.init_path and run.resume_path:
         init_from(run.init_path, "notes", run.resume_path)  # the error for giving both
     parse_inputs(model_config.inputs)  # a bad --inputs fails before any data is read
-    check_checkpoint_output(run.out, sources)  # before reading data or training
+    # before reading data or training; the --init checkpoint is an input too
+    check_checkpoint_output(run.out, [*sources, *([resolve_init(run.init_path)]
+                                                  if run.init_path else [])])
     from melodyrnn.cli.data import ingest_from_cli
     from melodyrnn.codecs.notes import NoteCodec
     from melodyrnn.models import checkpoint as ckpt
