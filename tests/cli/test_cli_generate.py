@@ -333,6 +333,7 @@ def test_play_sends_the_first_melody_to_the_port_with_bpm_and_program(runner, mo
     (["--time", "three"], "--time: 'three' is not a time signature"),
     (["--bars", "0"], "--bars 0: expected 1 or more"),
     (["--bars", "1001"], "--bars 1001: expected at most 1000"),
+    (["--bpm", "3", "-o", "slow.mid"], "--bpm"),
     (["--key", "C", "--range", "C#4:C#4"], "--key/--range leave none of the model's notes"),
     (["--range", "C7:C8"], "its notes span G3-A5"),
     (["--primer", "missing.mid"], "missing.mid"),

@@ -84,7 +84,7 @@ def test_help_states_the_limits():
 
 @pytest.mark.parametrize(("command", "option", "limits"), [
     ("generate", "--memory", "Limits: 0 to 100."), ("generate", "--echo", "Limits: 0 to 100."),
-    ("generate", "--bars", "Limits: 1 to 1000."), ("render", "--bpm", "Limits: 1 to 1000."),
+    ("generate", "--bars", "Limits: 1 to 1000."), ("render", "--bpm", "Limits: 4 to 1000."),
     ("evaluate", "--lr", "Limits: above 0, at most 10."),
 ])
 def test_the_commands_numbers_state_their_limits_in_help(command, option, limits):

@@ -67,7 +67,7 @@ def test_a_melody_of_too_many_notes_is_refused():
     ("c4*" + "9" * 5000 + "/1", "<text>:1:1:", "expected numbers of at most 6 digits"),
     ("c" + "." * 10, "<text>:1:1:", "has dots or a scale but no duration"),
     ("c4" + "." * 10, "<text>:1:1:", "at most 6 dots"),
-    ("\\tempo " + "9" * 5000 + "\nc4", "<text>:1:1:", "expected beats per minute, 1 to 1000"),
+    ("\\tempo " + "9" * 5000 + "\nc4", "<text>:1:1:", "expected beats per minute, 4 to 1000"),
     ("\\time 3/" + "4" * 5000 + "\nc4", "<text>:1:1:", "expected a metre such as 3/4"),
     ("\\time 0/4\nc4", "<text>:1:1:", "'\\time 0/4'"),
     ("c1~ " * 300 + "c1", "<text>:1:1025:", "a note of 1028 quarter notes"),

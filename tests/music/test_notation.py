@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from melodyrnn.errors import MelodyError, ParseError
 from melodyrnn.music.keys import MODE_FIFTHS
-from melodyrnn.music.melody import Melody, Note
+from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO, Melody, Note
 from melodyrnn.music.notation import (
     DURATION_VALUES,
     format_melodies,
@@ -322,7 +322,7 @@ def melodies(draw):
     note = st.builds(Note, st.one_of(st.none(), st.integers(0, 127)), durations_strategy())
     return Melody(
         tuple(draw(st.lists(note, min_size=1, max_size=16))),
-        tempo=draw(st.integers(1, 1000)),
+        tempo=draw(st.integers(MIN_TEMPO, MAX_TEMPO)),
         time_signature=(draw(st.integers(1, 16)), draw(st.sampled_from(DURATION_VALUES))),
         key=draw(st.one_of(st.none(), keys())),
     )

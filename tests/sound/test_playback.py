@@ -125,6 +125,22 @@ def test_midi_file_tempo_changes_are_followed() -> None:
         [0.0, 0.25, 0.75])
 
 
+def test_the_slowest_bpm_keeps_every_tempo_a_midi_file_can_store() -> None:
+    """--bpm 4 on a piece that slows to a quarter of its first tempo would ask for 1 bpm,
+    which a MIDI file cannot hold: the slower tempo stops at MIDI's slowest (3.58 bpm)."""
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(mido.MidiTrack([
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0),
+        mido.Message("note_on", note=60, velocity=80, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(30), time=480),
+        mido.Message("note_off", note=60, velocity=0, time=480),
+    ]))
+    slowed = sound_midi.load_midi(midi, bpm=4)
+    tempos = [m.tempo for m in slowed.tracks[0] if m.type == "set_tempo"]
+    assert tempos == [mido.bpm2tempo(4), 0xFFFFFF]
+    slowed.save(file=__import__("io").BytesIO())  # writable: every tempo in range
+
+
 def test_program_override_on_midi_file() -> None:
     midi = midi_file(Melody((Note(60, Fraction(1)),)), program=0)
     changed = sound_midi.load_midi(midi, program=73)

@@ -25,6 +25,7 @@ from melodyrnn.cli.options import config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.files import is_stdout
 from melodyrnn.generation.sampling import MUSICAL, Sampling
+from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO
 
 # Bounds that keep one command within the memory of an ordinary machine (README: Errors).
 MAX_LENGTH = 100_000  # new notes (or characters) per melody
@@ -90,7 +91,7 @@ MAX_BEAM = 64
                    "format: .txt .mid .midi .musicxml .xml .abc .png (piano roll) .svg "
                    "(notation). Several outputs get numbered files.")
 @click.option("--score", is_flag=True, help="With -o .png: engrave notation, not a piano roll.")
-@click.option("--bpm", default=None, type=click.IntRange(1, 1000),
+@click.option("--bpm", default=None, type=click.IntRange(MIN_TEMPO, MAX_TEMPO),
               help="Tempo of the output (default: the training data's).")
 @click.option("--program", default=0, show_default=True, type=click.IntRange(0, 127),
               help="General MIDI instrument for MIDI output and --play (0 = piano).")

@@ -15,6 +15,7 @@ from melodyrnn.cli.common import MidiChoice, midi_api_option, midi_options, note
 from melodyrnn.cli.options import number_option
 from melodyrnn.errors import MelodyError
 from melodyrnn.files import STDOUT, check_output, is_stdout
+from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO
 
 SYNTH_CHOICES = ("auto", "fluidsynth", "builtin")
 AUDIO_SUFFIXES = (".wav",)
@@ -31,7 +32,7 @@ def _existing_file() -> click.Path:
     return click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-bpm_option = number_option("--bpm", kind=float, low=1, high=1000, default=None,
+bpm_option = number_option("--bpm", kind=float, low=MIN_TEMPO, high=MAX_TEMPO, default=None,
                           help="Tempo in quarter notes per minute (default: the file's tempo).")
 program_option = click.option("--program", type=click.IntRange(0, 127), default=None,
                               help="General MIDI instrument 0-127 (default: the file's, or 0 "

@@ -11,6 +11,8 @@ MIDI_RANGE = range(0, 128)
 DEFAULT_TEMPO = 120
 DEFAULT_TIME_SIGNATURE = (4, 4)
 MAX_TEMPO = 1000  # beats per minute
+# MIDI stores a tempo as at most 16,777,215 microseconds a quarter note: 3.58 bpm
+MIN_TEMPO = 4
 MAX_BEATS = 64  # the most beats in a bar (a time signature's numerator)
 BEAT_UNITS = (1, 2, 4, 8, 16, 32, 64)  # a time signature's denominator
 # Bounds on what one file may ask for, so a tiny hostile file cannot demand hours of audio
@@ -36,9 +38,9 @@ def metre_problem(metre: object) -> str | None:
 
 def tempo_problem(tempo: object) -> str | None:
     """What is wrong with a tempo in beats per minute; None if it is usable."""
-    if type(tempo) is not int or not 1 <= tempo <= MAX_TEMPO:
+    if type(tempo) is not int or not MIN_TEMPO <= tempo <= MAX_TEMPO:
         return f"tempo {_short(tempo)}: expected a whole number of beats per minute, " \
-               f"1 to {MAX_TEMPO}"
+               f"{MIN_TEMPO} to {MAX_TEMPO}"
     return None
 
 

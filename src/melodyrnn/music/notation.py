@@ -26,6 +26,7 @@ from melodyrnn.music.melody import (
     MAX_MELODY_NOTES,
     MAX_MELODY_QUARTERS,
     MAX_TEMPO,
+    MIN_TEMPO,
     Melody,
     Note,
     length_problem,
@@ -175,9 +176,9 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
     value = value.strip()
     where = (source, line_number, column)
     if name == "\\tempo":
-        if not _is_number(value) or not 1 <= int(value) <= MAX_TEMPO:
-            raise ParseError(f"'\\tempo {shown(value)}': expected beats per minute, 1 to "
-                             f"{MAX_TEMPO}", *where)
+        if not _is_number(value) or not MIN_TEMPO <= int(value) <= MAX_TEMPO:
+            raise ParseError(f"'\\tempo {shown(value)}': expected beats per minute, "
+                             f"{MIN_TEMPO} to {MAX_TEMPO}", *where)
         song.tempo = int(value)
     elif name == "\\time":
         match = re.fullmatch(r"(\d+)/(\d+)", value)

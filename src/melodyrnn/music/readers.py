@@ -26,6 +26,7 @@ from melodyrnn.music.melody import (
     DEFAULT_TEMPO,
     DEFAULT_TIME_SIGNATURE,
     MAX_TEMPO,
+    MIN_TEMPO,
     Melody,
     length_problem,
     metre_problem,
@@ -93,7 +94,7 @@ def _build(events: list[Event], *, source: str, grid: Sequence[int], keep_rests:
     bpm = round(tempo) if tempo and math.isfinite(tempo) and tempo > 0 else DEFAULT_TEMPO
     bar = Fraction(4 * metre[0], metre[1])
     pickup = (bar_start - first) % bar  # the first bar line after the first note
-    return Melody(notes, max(1, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup,
+    return Melody(notes, max(MIN_TEMPO, min(MAX_TEMPO, bpm)), metre, key, title or None, pickup,
                   key_analysed=analysed and key is not None)
 
 

@@ -17,6 +17,7 @@ from melodyrnn.music.deadline import PARSE_SECONDS, ParseTimeout, time_limit
 from melodyrnn.music.melody import (
     DEFAULT_TEMPO,
     MAX_TEMPO,
+    MIN_TEMPO,
     Melody,
     Note,
     length_problem,
@@ -26,6 +27,7 @@ from melodyrnn.music.readers import open_midi, parse_score
 from melodyrnn.music.writers import DEFAULT_PROGRAM, midi_file
 
 DRUM_CHANNEL = 9  # General MIDI percussion: a program change there would pick a drum kit
+MAX_MICROSECONDS_PER_BEAT = 0xFFFFFF  # the largest tempo a MIDI file can store
 DEFAULT_MICROSECONDS_PER_BEAT = 500_000  # MIDI's tempo when a file has no set_tempo (120 bpm)
 MIDI_SUFFIXES = (".mid", ".midi")
 TEXT_SUFFIXES = (".txt",)
@@ -98,7 +100,7 @@ def _score_top_line(path: Path) -> Melody:
     marks = line.getElementsByClass(tempo.MetronomeMark)
     metres = line.getElementsByClass(meter.TimeSignature)
     quarter_bpm = marks[0].getQuarterBPM() if marks and marks[0].number else None
-    bpm = (max(1, min(MAX_TEMPO, round(quarter_bpm)))
+    bpm = (max(MIN_TEMPO, min(MAX_TEMPO, round(quarter_bpm)))
            if quarter_bpm and math.isfinite(quarter_bpm) and quarter_bpm > 0 else DEFAULT_TEMPO)
     metre = (metres[0].numerator, metres[0].denominator) if metres else (4, 4)
     wrong = wrong or metre_problem(metre)
@@ -140,7 +142,8 @@ def _override(midi: Any, bpm: float | None, program: int | None) -> Any:
                            for c in channels)
         for message in track:
             if message.type == "set_tempo" and bpm:
-                message = message.copy(tempo=max(1, round(message.tempo * ratio)))
+                message = message.copy(tempo=max(1, min(MAX_MICROSECONDS_PER_BEAT,
+                                                         round(message.tempo * ratio))))
             elif (message.type == "program_change" and program is not None
                   and message.channel != DRUM_CHANNEL):
                 message = message.copy(program=program)
