@@ -210,3 +210,14 @@ def test_atomic_write_replaces_the_file_when_the_block_succeeds(tmp_path):
         file.write(b"new")
     assert path.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+@pytest.mark.parametrize("suffix", [".musicxml", ".xml"])
+def test_a_note_value_notation_cannot_show_is_one_clear_error_and_writes_nothing(tmp_path, suffix):
+    (melody,) = parse_text("c4*1/999999 d4\n")
+    out = tmp_path / f"tiny{suffix}"
+    with pytest.raises(MelodyError, match=r"notation cannot show this melody \(music21: .*\); "
+                                          r"write it as \.txt, \.mid or \.abc instead"):
+        write(melody, out)
+    assert not out.exists()
+    write(melody, tmp_path / "tiny.mid")  # the formats without notation still take it

@@ -6,14 +6,40 @@ spelled for the melody's key first, so only notes outside the key get accidental
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from melodyrnn.errors import MelodyError
 from melodyrnn.music.keys import spell
 from melodyrnn.music.melody import Melody
+
+SHOWN_REASON = 120  # characters of music21's reason quoted in the one-line error
 
 DEFAULT_TITLE = "melodyrnn"  # engraved when a melody has no title (music21 would say "Music21 Fragment")
 
 
+@contextmanager
+def _as_melody_error() -> Iterator[None]:
+    """music21's refusals (a note value notation cannot show, such as 1/999999 of a quarter)
+    as one MelodyError line."""
+    from music21.exceptions21 import Music21Exception
+
+    try:
+        yield
+    except Music21Exception as err:
+        reason = " ".join(str(err).split())
+        reason = reason if len(reason) <= SHOWN_REASON else reason[:SHOWN_REASON] + "..."
+        raise MelodyError(f"notation cannot show this melody (music21: {reason}); write it "
+                          "as .txt, .mid or .abc instead") from None
+
+
 def music21_stream(melody: Melody, tempo_mark: bool = True):
     """A music21 score of the melody with measures, ties across bar lines, key and metre."""
+    with _as_melody_error():
+        return _music21_stream(melody, tempo_mark)
+
+
+def _music21_stream(melody: Melody, tempo_mark: bool):
     from music21 import instrument, key, meter, note, stream, tempo
 
     part = stream.Part()
@@ -71,7 +97,8 @@ def musicxml_bytes(score) -> bytes:
 
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    xml = GeneralObjectExporter(score).parse()
+    with _as_melody_error():
+        xml = GeneralObjectExporter(score).parse()
     return re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", xml, count=1)
 
 
