@@ -187,3 +187,19 @@ def test_cli_series_primer_and_errors(tmp_path) -> None:
     assert "is not one of the columns" in run("train", "--kind", "series",
                                               tmp_path / "prices.csv", "--target", "Nope",
                                               ok=False).output
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a,b\n1," + "9" * 200_000 + "\n2,3\n", "p.csv:2: not CSV: field larger than field limit"),
+    ("a,b\n1," + "9" * 5_000 + "\n2,3\n",
+     "p.csv:2:2: '" + "9" * 40 + "'... (5,000 characters) in column 'b' is not a finite number"),
+    (",".join(f"c{i}" for i in range(10_001)) + "\n" + ",".join(["1"] * 10_001) + "\n",
+     "p.csv:1: 10,001 columns: expected at most 10,000"),
+    (",".join(f"c{i}" for i in range(300)) + "\n" + ",".join(["1"] * 300) + "\n",
+     "p.csv:1: 300 numeric columns: expected at most 256 (pick some with --columns)"),
+])
+def test_a_hostile_csv_is_one_short_error_naming_the_line(text, message):
+    with pytest.raises(ParseError) as caught:
+        parse_csv(text, "p.csv")
+    assert str(caught.value) == message or str(caught.value).startswith(message)
+    assert len(str(caught.value)) < 200

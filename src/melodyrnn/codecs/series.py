@@ -21,6 +21,10 @@ import numpy as np
 from melodyrnn.errors import MelodyError, ParseError
 from melodyrnn.files import read_bytes
 
+MAX_HEADER_COLUMNS = 10_000
+MAX_COLUMNS = 256  # used as model inputs
+SHOWN_CELL = 40
+
 
 @dataclass(frozen=True)
 class SeriesTable:
@@ -54,6 +58,20 @@ class SeriesTable:
         return SeriesTable(self.columns, self.values[start:stop], self.source)
 
 
+def _cells(line: str, source: str, number: int) -> list[str]:
+    """The cells of one CSV line; a ParseError naming the line if the csv module refuses it
+    (a field over its 131,072-character limit)."""
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as err:
+        raise ParseError(f"not CSV: {err}", source, number) from None
+
+
+def _shown(cell: str) -> str:
+    """A cell for an error message: quoted, and cut if long."""
+    return repr(cell) if len(cell) <= SHOWN_CELL else f"{cell[:SHOWN_CELL]!r}... ({len(cell):,} characters)"
+
+
 def parse_csv(text: str, source: str = "<csv>", columns: Sequence[str] | None = None
               ) -> SeriesTable:
     """A table from CSV text with a header row; ``columns`` picks and orders the columns.
@@ -67,8 +85,11 @@ def parse_csv(text: str, source: str = "<csv>", columns: Sequence[str] | None = 
     if not lines:
         raise ParseError("empty file: expected a header row and numbers", source)
     header_line, header_text = lines[0]
-    header = [name.strip() for name in next(csv.reader([header_text.lstrip("#")]))]
-    rows = [(number, [cell.strip() for cell in next(csv.reader([line]))])
+    header = [name.strip() for name in _cells(header_text.lstrip("#"), source, header_line)]
+    if len(header) > MAX_HEADER_COLUMNS:
+        raise ParseError(f"{len(header):,} columns: expected at most {MAX_HEADER_COLUMNS:,}",
+                         source, header_line)
+    rows = [(number, [cell.strip() for cell in _cells(line, source, number)])
             for number, line in lines[1:]]
     if not rows:
         raise ParseError("no data rows after the header", source, header_line)
@@ -82,6 +103,9 @@ def parse_csv(text: str, source: str = "<csv>", columns: Sequence[str] | None = 
     if missing:
         raise ParseError(f"no column {', '.join(map(repr, missing))}; the header has "
                          f"{', '.join(header)}", source, header_line)
+    if len(columns) > MAX_COLUMNS:
+        raise ParseError(f"{len(columns):,} numeric columns: expected at most {MAX_COLUMNS} "
+                         "(pick some with --columns)", source, header_line)
     indices = [header.index(name) for name in columns]
     values = np.empty((len(rows), len(columns)))
     for r, (number, cells) in enumerate(rows):
@@ -92,10 +116,10 @@ def parse_csv(text: str, source: str = "<csv>", columns: Sequence[str] | None = 
             try:
                 values[r, c] = float(cell)
             except ValueError:
-                raise ParseError(f"{cell!r} in column {name!r} is not a number", source,
+                raise ParseError(f"{_shown(cell)} in column {name!r} is not a number", source,
                                  number, i + 1) from None
             if not math.isfinite(values[r, c]):
-                raise ParseError(f"{cell!r} in column {name!r} is not a finite number",
+                raise ParseError(f"{_shown(cell)} in column {name!r} is not a finite number",
                                  source, number, i + 1)
     return SeriesTable(tuple(columns), values, source)
 
