@@ -170,6 +170,10 @@ def checkpoints(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
     tampered("batching", "batching", lambda p: p["train_config"].update(batching="magic"))
     tampered("openings", "openings", lambda p: p["metadata"].update(
         openings=[{"tokens": [10**6], "pickup": [1, 0]}]))
+    tampered("opening-pickup-1-over-0", "opening 1: ZeroDivisionError: expected the metre, tempo, "
+             "key and pickup of a melody", lambda p: p["metadata"].update(
+                 openings=[{"tokens": [0, 1], "time_signature": [2, 4], "tempo": 100,
+                            "pickup": [1, 0]}]))
 
     def corrupt(payload) -> None:  # a flipped weight: the stored checksum no longer matches
         name = sorted(payload["state_dict"])[0]

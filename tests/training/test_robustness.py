@@ -224,6 +224,21 @@ def test_a_broken_training_state_is_named_before_resuming(nabiya_fit):
                                                                             dtype=torch.uint8)})
 
 
+def test_a_training_state_holding_nan_is_refused_before_it_poisons_the_weights(nabiya_fit):
+    import copy
+
+    from melodyrnn.training.loop import resume_problem
+
+    model, state = nabiya_fit.checkpoint.model, nabiya_fit.checkpoint.training_state
+    config = train_module.TrainConfig(**nabiya_fit.checkpoint.train_config)
+    poisoned = copy.deepcopy(state)
+    for slot in poisoned["optimizer"]["state"].values():
+        slot["exp_avg_sq"] = torch.full_like(slot["exp_avg_sq"], float("nan"))
+    assert resume_problem(model, config, poisoned) == (
+        "optimiser state exp_avg_sq holds NaN or infinity: expected finite numbers "
+        "(resuming would make every weight NaN)")
+
+
 def test_an_interrupt_between_epochs_reports_the_epoch_whose_weights_are_kept(monkeypatch):
     loop = train_module
     real = loop._Snapshot.take

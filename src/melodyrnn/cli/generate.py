@@ -224,12 +224,16 @@ def _primer(seed: str | None, more_seed: tuple[str, ...], primer_file: str | Non
 
         index = random.Random(rng_seed).randrange(len(openings))
         melody = checkpoint.codec.opened(openings[index])
+        other = "; --rng-seed picks another" if len(openings) > 1 else ""
         note(f"no --seed given: starting from the opening of training melody {index + 1} of "
-             f"{len(openings)} kept in the model ({len(melody)} notes, {melody.key or 'no key'}; "
-             "--rng-seed picks another)")
+             f"{len(openings)} kept in the model ({len(melody)} notes, {melody.key or 'no key'}"
+             f"{other})")
         return melody, {"time_signature", "tempo", "pickup", "key"}
     melody = checkpoint.codec.decode(checkpoint.metadata.get("primer", []),
                                      like=melody_settings(checkpoint.metadata))
+    if not len(melody):
+        raise click.UsageError("no --seed given and the model keeps no opening to start from: "
+                               "give one, e.g. --seed g8 e8 e4 f8")
     note(f"no --seed given: starting from the first training song's opening ({len(melody)} notes)")
     return melody, {"time_signature", "tempo", "key"}
 

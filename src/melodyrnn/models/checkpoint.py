@@ -389,11 +389,16 @@ def _check_metadata(metadata: dict[str, Any], codec: TokenCodec) -> None:
     if not isinstance(openings, list) or not all(
             isinstance(o, dict) and _token_ids(o.get("tokens"), codec) for o in openings):
         raise MelodyError("metadata: openings must hold token ids of the codec")
-    for opening in openings:  # each must rebuild a melody: metre, tempo, key, pickup
-        if opening.get("key") is not None:
-            split_key(str(opening["key"]))
-        if hasattr(codec, "opened"):
-            codec.opened(opening)
+    for number, opening in enumerate(openings, start=1):  # each must rebuild a melody
+        try:
+            if opening.get("key") is not None:
+                split_key(str(opening["key"]))
+            if hasattr(codec, "opened"):
+                codec.opened(opening)
+        except (MelodyError, ArithmeticError, TypeError, ValueError) as err:
+            reason = err if isinstance(err, MelodyError) else type(err).__name__
+            raise MelodyError(f"metadata: opening {number}: {reason}: expected the metre, "
+                              "tempo, key and pickup of a melody") from None
     indices = metadata.get("valid_indices", [])
     if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
         raise MelodyError("metadata: valid_indices must be melody numbers")

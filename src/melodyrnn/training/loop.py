@@ -272,16 +272,24 @@ def resume_problem(model: SequenceModel, config: TrainConfig, state: dict[str, A
         finally:
             torch.set_rng_state(saved_rng)
         for parameter in trial.parameters():
-            for value in optimizer.state.get(parameter, {}).values():
-                if isinstance(value, torch.Tensor) and value.dim() and \
-                        value.shape != parameter.shape:
+            for name, value in optimizer.state.get(parameter, {}).items():
+                if not isinstance(value, torch.Tensor):
+                    continue
+                if value.dim() and value.shape != parameter.shape:
                     return (f"optimiser state of shape {tuple(value.shape)} for a weight of "
                             f"shape {tuple(parameter.shape)}")
+                if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                    return (f"optimiser state {name} holds NaN or infinity: expected finite "
+                            "numbers (resuming would make every weight NaN)")
         validation = state.get("validation")
         if validation:
             Validation([], 1).load(validation)
             if validation["best_weights"] is not None:
-                trial.load_state_dict(validation["best_weights"])
+                best = validation["best_weights"]
+                if any(t.is_floating_point() and not bool(torch.isfinite(t).all())
+                       for t in best.values()):
+                    return "best held-out weights hold NaN or infinity: expected finite numbers"
+                trial.load_state_dict(best)
     except KeyError as err:
         return f"missing {err}"
     except (TypeError, ValueError, RuntimeError, IndexError, AttributeError) as err:
