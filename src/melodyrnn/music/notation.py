@@ -39,6 +39,7 @@ MIDDLE_C_OCTAVE = 4
 NOTES_PER_LINE_BARS = 4
 MAX_DIGITS = 6  # in any number of the text format: durations, scales, tempo, metre
 SHOWN_TOKEN = 24  # characters of a bad token quoted in an error message
+MAX_TOKEN = 64  # the longest note token read (a long legal one, with a scale, is about 30)
 
 _NOTE = re.compile(
     r"(?P<name>[a-g]|r)(?P<acc>(?:is|es|s|#|b)*)(?P<octave>[',]*)"
@@ -153,7 +154,8 @@ NOT_SONG_TEXT = ("not a song text: its first word is neither a note nor a header
 
 def _note_like(token: str) -> bool:
     """A note, a bar line or tie, or a note but for a capital letter (a typo worth quoting)."""
-    return token in ("|", "~") or bool(_NOTE.fullmatch(token[:1].lower() + token[1:]))
+    return token in ("|", "~") or (len(token) <= MAX_TOKEN
+                                   and bool(_NOTE.fullmatch(token[:1].lower() + token[1:])))
 
 
 def _headers_on_lines(text: str) -> str:
@@ -248,12 +250,12 @@ def _alteration(letter: str, accidentals: str, token: str, where: tuple[str, int
         rest = rest[1:]
     for part in re.findall(r"is|es|#|b|s", rest):
         if part == "s":
-            raise ParseError(f"'{token}' has a stray 's': expected 'is' or 'es'", *where)
+            raise ParseError(f"'{shown(token)}' has a stray 's': expected 'is' or 'es'", *where)
         steps.append(1 if part in ("is", "#") else -1)
     if len(set(steps)) > 1:
-        raise ParseError(f"'{token}' mixes sharps and flats", *where)
+        raise ParseError(f"'{shown(token)}' mixes sharps and flats", *where)
     if len(steps) > 2:
-        raise ParseError(f"'{token}' has more than two accidentals", *where)
+        raise ParseError(f"'{shown(token)}' has more than two accidentals", *where)
     return sum(steps)
 
 
@@ -265,6 +267,9 @@ def _read_token(token: str, song: _SongBuilder, where: tuple[str, int, int]) -> 
             raise ParseError("'~' must stand between two notes of the same pitch", *where)
         song.tie_pending = True
         return
+    if len(token) > MAX_TOKEN:  # before the pattern: its repeats would run a long time
+        raise ParseError(f"'{shown(token)}' is not a note: {len(token):,} characters, expected "
+                         f"at most {MAX_TOKEN}", *where)
     match = _NOTE.fullmatch(token)
     if not match:
         lower = token[:1].lower() + token[1:]
