@@ -118,3 +118,29 @@ def test_very_long_notes_format_without_recursion_and_read_back():
     parts = duration_parts(Fraction(MAX_NOTE_QUARTERS))
     assert parts == ["1"] * 256
     assert parse_text(format_melody(melody)) == [melody]
+
+
+# --- metres declared in scores, checked before music21 reads them ----------------------------
+
+HUGE_METRE_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>M</part-name>
+</score-part></part-list><part id="P1"><measure number="1"><attributes><divisions>1</divisions>
+<time><beats>{beats}</beats><beat-type>4</beat-type></time></attributes><note><pitch>
+<step>C</step><octave>4</octave></pitch><duration>1</duration></note></measure></part>
+</score-partwise>"""
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("huge.musicxml", HUGE_METRE_XML.format(beats="99999999")),
+    ("huge.musicxml", HUGE_METRE_XML.format(beats="40+40")),
+    ("huge.abc", "X:1\nM:99999999/4\nL:1/8\nK:C\nCDEF|\n"),
+    ("huge.abc", "X:1\nM:2/4\nL:1/8\nK:C\nCD [M:500/4] EF|\n"),
+])
+def test_a_score_declaring_a_huge_bar_is_rejected_before_music21_reads_it(tmp_path, name, text):
+    from melodyrnn.music.readers import Rejection, guarded, read_pieces
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    pieces = guarded(lambda: read_pieces(path), str(path), seconds=5)
+    assert len(pieces) == 1 and isinstance(pieces[0], Rejection)
+    assert re.search(r"time signature \d+/4: expected 1-64 beats", pieces[0].reason)

@@ -43,6 +43,10 @@ _ABC_TUNE_START = re.compile(r"(?m)^X:")
 _ABC_FIELD = re.compile(r"^[A-Za-z]:")
 _ABC_METRE = re.compile(r"(?m)^M:[ \t]*(?P<text>(?P<num>\d+)/(?P<den>\d+)|C\|?)")
 _ABC_COMMON_TIME = {"C": (4, 4), "C|": (2, 2)}
+# Every metre a file declares, found before music21 reads it: a bar of 99,999,999 beats
+# made music21 allocate gigabytes within the time limit.
+_ABC_ANY_METRE = re.compile(r"(?:^|\[)M:[ \t]*(\d+)[ \t]*/[ \t]*(\d+)", re.MULTILINE)
+_XML_METRE = re.compile(r"<beats>([^<]{0,40})</beats>\s*<beat-type>([^<]{0,40})</beat-type>")
 _ABC_KEY = re.compile(r"(?m)^K:[ \t]*(?:[A-Ga-g][#b]?)?[ \t]*(?P<mode>[A-Za-z]+)?")
 
 
@@ -318,6 +322,9 @@ def split_abc(text: str) -> list[tuple[str, str]]:
 def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
                   part: str | None = None, keep_rests: bool = True) -> Piece:
     """One melody from the text of one ABC tune, or a Rejection saying why not."""
+    problem = declared_metre_problem(text, "abc")
+    if problem:
+        return Rejection(source, problem)
     m21 = _music21()
     from music21.abcFormat import translate
 
@@ -365,6 +372,20 @@ def _strip_source(message: str, source: str) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
+def declared_metre_problem(text: str, fmt: str) -> str | None:
+    """What is wrong with a time signature the ABC or MusicXML text declares (see
+    ``metre_problem``), checked before music21 parses it; None if every one is usable."""
+    pattern = _XML_METRE if fmt == "musicxml" else _ABC_ANY_METRE
+    for beats, unit in pattern.findall(text):
+        numbers = [int(n) for n in re.findall(r"\d{1,12}", beats)]
+        if not numbers or not unit.strip().isdigit() or len(unit.strip()) > 12:
+            continue  # not numbers music21 can read either: its own error says so
+        problem = metre_problem((sum(numbers), int(unit.strip())))
+        if problem:
+            return problem
+    return None
+
+
 def _abc_metre(text: str) -> tuple[int, int] | None:
     """The tune's M: field (music21 gives pickups and odd bars a metre of their own)."""
     start = text.find("X:")
@@ -409,6 +430,9 @@ def parse_score(path: str | Path):
                           f"{' '.join(SCORE_FORMATS)}")
     data = read_bytes(path, what=f"{fmt} file")
     text = _unpack_mxl(data, path) if suffix == ".mxl" else _score_text(data, fmt)
+    problem = declared_metre_problem(text, fmt) if fmt in ("musicxml", "abc") else None
+    if problem:
+        raise MelodyError(f"{path}: {problem}")
     try:
         return m21.converter.parseData(text, format=fmt, forceSource=True)
     except Exception as err:  # music21 raises many kinds on malformed scores
