@@ -258,3 +258,29 @@ def test_play_through_sound_device_when_one_exists(monkeypatch) -> None:
     assert device.waited and rate == audio.SAMPLE_RATE
     assert result.target == "sound device (builtin)"
     check_rendering(samples, rate, KNOWN, 240)
+
+
+def test_a_piece_of_too_many_notes_is_refused_before_any_synthesiser_runs(tmp_path) -> None:
+    import mido
+
+    from melodyrnn.sound.midi import MAX_AUDIO_NOTES
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    for i in range(MAX_AUDIO_NOTES + 1):  # one-tick notes: a few seconds, many notes
+        track.append(mido.Message("note_on", note=60 + i % 12, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=60 + i % 12, velocity=0, time=1))
+    path = tmp_path / "dense.mid"
+    midi.save(path)
+    result = CliRunner().invoke(render_command, [str(path), "-o", str(tmp_path / "d.wav")])
+    assert result.exit_code == 1
+    assert f"{MAX_AUDIO_NOTES + 1:,} notes: rendering audio is limited to" in result.output
+    assert not (tmp_path / "d.wav").exists()
+
+
+def test_long_audio_is_written_in_blocks_with_the_same_bytes() -> None:
+    rng = np.random.default_rng(0)
+    samples = rng.uniform(-1.2, 1.2, size=(audio.WAV_BLOCK_FRAMES * 2 + 17, 2)).astype("float32")
+    whole = np.round(np.clip(samples.astype(np.float64), -1, 1) * 32767).astype("<i2").tobytes()
+    assert audio.wav_bytes(samples).endswith(whole)

@@ -154,16 +154,19 @@ def run_fluidsynth(midi: Any, program: str, soundfont: Path, sample_rate: int = 
             detail = (done.stderr or done.stdout).strip().splitlines()
             raise MelodyError(f"FluidSynth failed (exit {done.returncode}): "
                               f"{detail[-1] if detail else 'no message'}")
-        samples = np.fromfile(raw, dtype="<f4").reshape(-1, 2).astype(np.float64)
+        samples = np.fromfile(raw, dtype="<f4").reshape(-1, 2)  # 32 bits: half the memory
     samples = trim_tail(samples, int(midi.length * sample_rate), sample_rate)
-    return normalise(samples)
+    return normalise(samples, in_place=True)
 
 
 def trim_tail(samples: Any, minimum: int = 0, sample_rate: int = SAMPLE_RATE) -> Any:
     """Cut trailing near-silence (FluidSynth appends seconds of it), keeping ``minimum`` frames."""
     import numpy as np
 
-    level = np.abs(samples).reshape(len(samples), -1).max(axis=1)
+    frames = samples.reshape(len(samples), -1)
+    level = np.abs(frames[:, 0])
+    for channel in range(1, frames.shape[1]):  # a channel at a time: no copy of them all
+        np.maximum(level, np.abs(frames[:, channel]), out=level)
     if not len(level) or level.max() == 0:
         return samples[:minimum]
     loud = np.flatnonzero(level > level.max() * TAIL_THRESHOLD)
@@ -171,12 +174,18 @@ def trim_tail(samples: Any, minimum: int = 0, sample_rate: int = SAMPLE_RATE) ->
     return samples[:end]
 
 
-def normalise(samples: Any, peak: float = NORMALISED_PEAK) -> Any:
-    """Scale samples so that their loudest one reaches ``peak`` (silence stays silence)."""
+def normalise(samples: Any, peak: float = NORMALISED_PEAK, in_place: bool = False) -> Any:
+    """Scale samples so that their loudest one reaches ``peak`` (silence stays silence);
+    ``in_place`` scales the array given instead of a copy."""
     import numpy as np
 
-    top = float(np.abs(samples).max()) if len(samples) else 0.0
-    return samples * (peak / top) if top > 0 else samples
+    top = max(float(np.max(samples)), -float(np.min(samples))) if len(samples) else 0.0
+    if top <= 0:
+        return samples
+    if in_place:
+        samples *= peak / top
+        return samples
+    return samples * (peak / top)
 
 
 # --- built-in synthesiser ------------------------------------------------------------------
@@ -244,6 +253,9 @@ def synthesize(midi: Any, sample_rate: int = SAMPLE_RATE) -> Any:
 
 # --- files and devices ---------------------------------------------------------------------
 
+WAV_BLOCK_FRAMES = 1 << 20
+
+
 def wav_bytes(samples: Any, sample_rate: int = SAMPLE_RATE) -> bytes:
     """Float samples in [-1, 1] as the bytes of a 16-bit PCM WAV file."""
     import io
@@ -251,15 +263,17 @@ def wav_bytes(samples: Any, sample_rate: int = SAMPLE_RATE) -> bytes:
 
     import numpy as np
 
-    frames = np.asarray(samples, dtype=np.float64)
+    frames = np.asarray(samples)
     channels = 1 if frames.ndim == 1 else frames.shape[1]
-    pcm = np.round(np.clip(frames, -1.0, 1.0) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
-        out.writeframes(pcm.tobytes())
+        # in blocks: ten minutes of stereo would need several copies of itself at once
+        for start in range(0, max(len(frames), 1), WAV_BLOCK_FRAMES):
+            block = np.asarray(frames[start:start + WAV_BLOCK_FRAMES], dtype=np.float64)
+            out.writeframes(np.round(np.clip(block, -1.0, 1.0) * 32767).astype("<i2").tobytes())
     return buffer.getvalue()
 
 

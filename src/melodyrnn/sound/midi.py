@@ -33,6 +33,7 @@ MIDI_SUFFIXES = (".mid", ".midi")
 TEXT_SUFFIXES = (".txt",)
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".abc", ".krn")
 MAX_AUDIO_SECONDS = 600  # render and play through the sound device: 10 minutes of audio
+MAX_AUDIO_NOTES = 100_000  # and at most this many notes (166 a second for 10 minutes)
 
 Timeline = list[tuple[float, Any]]  # (seconds from the start, mido.Message), in time order
 
@@ -175,7 +176,14 @@ def duration_seconds(midi: Any) -> float:
 
 
 def check_audio_length(midi: Any, source: str = "the melody") -> float:
-    """The length in seconds of audio to render; MelodyError above ``MAX_AUDIO_SECONDS``."""
+    """The length in seconds of audio to render; MelodyError above ``MAX_AUDIO_SECONDS`` or
+    with more than ``MAX_AUDIO_NOTES`` notes (a synthesiser's work grows with both)."""
+    notes = sum(1 for track in midi.tracks for message in track
+                if message.type == "note_on" and message.velocity > 0)
+    if notes > MAX_AUDIO_NOTES:
+        raise MelodyError(f"{source}: {notes:,} notes: rendering audio is limited to "
+                          f"{MAX_AUDIO_NOTES:,} (write MIDI instead, or play it to a MIDI port "
+                          "with --port)")
     seconds = duration_seconds(midi)
     if not math.isfinite(seconds) or seconds > MAX_AUDIO_SECONDS:
         raise MelodyError(f"{source}: lasts {_clock(seconds)}: rendering audio is limited to "
