@@ -144,3 +144,15 @@ def test_a_score_declaring_a_huge_bar_is_rejected_before_music21_reads_it(tmp_pa
     pieces = guarded(lambda: read_pieces(path), str(path), seconds=5)
     assert len(pieces) == 1 and isinstance(pieces[0], Rejection)
     assert re.search(r"time signature \d+/4: expected 1-64 beats", pieces[0].reason)
+
+
+def test_an_abc_book_of_too_many_tunes_is_rejected_whole_without_reading_one(tmp_path):
+    from melodyrnn.music.readers import MAX_TUNES_PER_FILE
+    from melodyrnn.music.sources import IngestOptions, NoMelodies, load
+
+    book = tmp_path / "many.abc"
+    book.write_text("".join(f"X:{i}\nM:4/4\nL:1/8\nK:C\nCDEF|\n"
+                            for i in range(MAX_TUNES_PER_FILE + 1)), encoding="utf-8")
+    with pytest.raises(NoMelodies, match=f"many.abc: {MAX_TUNES_PER_FILE + 1:,} tunes in one "
+                                         f"file: expected at most {MAX_TUNES_PER_FILE:,}"):
+        load([str(book)], IngestOptions(use_cache=False, jobs=1), progress=False)

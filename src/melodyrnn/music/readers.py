@@ -40,6 +40,7 @@ SCORE_FORMATS = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml"
                  ".krn": "humdrum", ".abc": "abc"}
 
 _ABC_TUNE_START = re.compile(r"(?m)^X:")
+MAX_TUNES_PER_FILE = 5_000  # the largest book music21 ships has 720
 _ABC_FIELD = re.compile(r"^[A-Za-z]:")
 _ABC_METRE = re.compile(r"(?m)^M:[ \t]*(?P<text>(?P<num>\d+)/(?P<den>\d+)|C\|?)")
 _ABC_COMMON_TIME = {"C": (4, 4), "C|": (2, 2)}
@@ -410,6 +411,9 @@ def read_abc(path: Path, **options) -> list[Piece]:
     if not tunes:
         return [Rejection(str(path), "no ABC tunes: no X: line, nor any field line such as "
                           "K: or L:")]
+    if len(tunes) > MAX_TUNES_PER_FILE:
+        return [Rejection(str(path), f"{len(tunes):,} tunes in one file: expected at most "
+                          f"{MAX_TUNES_PER_FILE:,} (split the book into several files)")]
     return [read_abc_tune(body, f"{path}#{label}" if label else str(path), **options)
             for label, body in tunes]
 

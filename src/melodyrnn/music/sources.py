@@ -34,6 +34,7 @@ from melodyrnn.music.notation import shown
 from melodyrnn.music.pool import CRASHED, run_jobs
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, parse_quantize
 from melodyrnn.music.readers import (
+    MAX_TUNES_PER_FILE,
     SUFFIXES,
     Piece,
     Rejection,
@@ -350,7 +351,7 @@ def _jobs_for(index: int, item: _File, content: bytes, options: IngestOptions) -
     if item.path.suffix.lower() != ".abc":
         return [base]
     tunes = split_abc(decode_text(content))
-    if not tunes:
+    if not tunes or len(tunes) > MAX_TUNES_PER_FILE:  # the whole-file reader says why not
         return [base]
     return [replace(base, tunes=tuple(tunes[i:i + TUNES_PER_JOB]))
             for i in range(0, len(tunes), TUNES_PER_JOB)]
