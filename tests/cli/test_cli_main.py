@@ -325,3 +325,16 @@ def test_importing_the_cli_and_writers_leaves_torch_and_music21_unloaded(module)
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "--top-p", "0"], ["generate", "--bpm", "3"], ["train", "--no-such-option"],
+    ["--threads", "0", "generate"], ["render", "song.txt", "-o", "x.wav", "--synth", "organ"],
+    ["nosuch"],
+])
+def test_a_usage_error_is_one_line_with_no_usage_banner(args):
+    result = subprocess.run([sys.executable, "-m", "melodyrnn", *args], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr

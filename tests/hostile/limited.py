@@ -63,6 +63,8 @@ class Outcome:
             wrong.append("exit 0")
         if len(errors) != 1:
             wrong.append(f"{len(errors)} error lines in {self.stderr[-600:]!r}")
+        if "Usage:" in self.stderr or "Try '" in self.stderr:
+            wrong.append(f"a usage banner around the error: {self.stderr[-600:]!r}")
         missing = [f for f in fragments if not any(f in line for line in errors)]
         if missing:
             wrong.append(f"error line lacks {missing}: {errors}")

@@ -25,6 +25,15 @@ MAX_FILE_MB = 65_536  # the most --max-file-mb accepts (64 GB)
 class MelodyGroup(click.Group):
     """A click group that turns the project's errors into one clean line and a non-zero exit."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # no command at all: the help, as click shows it
+        except click.UsageError as err:  # a bad option of melodyrnn itself: one line too
+            err.ctx = None
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         from melodyrnn.errors import MelodyError
 
@@ -32,6 +41,9 @@ class MelodyGroup(click.Group):
             return super().invoke(ctx)
         except MelodyError as err:
             raise click.ClickException(str(err)) from None
+        except click.UsageError as err:  # one line: no usage banner and "Try --help" hint
+            err.ctx = None
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)

@@ -46,6 +46,10 @@ _NOTE = re.compile(
     r"(?P<dur>\d+)?(?P<dots>\.*)(?:\*(?P<num>\d+)/(?P<den>\d+))?(?P<tie>~)?"
 )
 
+# What a note token may start with (every part optional but the name): a long token is
+# judged by its first MAX_TOKEN characters.
+_NOTE_START = re.compile(r"(?:[a-g]|r)(?:is|es|s|#|b)*[',]*\d*\.*(?:\*\d*(?:/\d*)?)?~?")
+
 
 @dataclass
 class _SongBuilder:
@@ -154,8 +158,10 @@ NOT_SONG_TEXT = ("not a song text: its first word is neither a note nor a header
 
 def _note_like(token: str) -> bool:
     """A note, a bar line or tie, or a note but for a capital letter (a typo worth quoting)."""
-    return token in ("|", "~") or (len(token) <= MAX_TOKEN
-                                   and bool(_NOTE.fullmatch(token[:1].lower() + token[1:])))
+    token = token[:1].lower() + token[1:]
+    if len(token) > MAX_TOKEN:  # judged by its start: the whole would take the pattern long
+        return bool(_NOTE_START.fullmatch(token[:MAX_TOKEN]))
+    return token in ("|", "~") or bool(_NOTE.fullmatch(token))
 
 
 def _headers_on_lines(text: str) -> str:
@@ -269,7 +275,8 @@ def _read_token(token: str, song: _SongBuilder, where: tuple[str, int, int]) -> 
         return
     if len(token) > MAX_TOKEN:  # before the pattern: its repeats would run a long time
         raise ParseError(f"'{shown(token)}' is not a note: {len(token):,} characters, expected "
-                         f"at most {MAX_TOKEN}", *where)
+                         f"at most {MAX_TOKEN} (numbers of at most {MAX_DIGITS} digits, at most "
+                         f"{MAX_DIGITS} dots, two accidentals)", *where)
     match = _NOTE.fullmatch(token)
     if not match:
         lower = token[:1].lower() + token[1:]
