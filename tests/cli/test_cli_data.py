@@ -77,6 +77,9 @@ def test_nothing_usable_exits_non_zero_with_reasons(files):
     assert "no usable melodies" in result.stderr
     assert "unknown suffix '.wav'" in result.stderr and ".mid" in result.stderr
     assert "broken.krn" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: no usable melodies in {files / 'broken.krn'}, "
+                      f"{files / 'song.wav'}: all 2 files or tunes were rejected (listed above)"]
 
 
 def test_list_corpora(tmp_path):

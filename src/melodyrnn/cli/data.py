@@ -43,8 +43,11 @@ def ingest_from_cli(sources: tuple[str, ...] | list[str], **options: Any) -> Ing
         settings = build(IngestOptions, options)
         result = load(list(sources), settings, progress=options.get("progress", True))
     except NoMelodies as err:  # the details first, then the one-line error
-        if len(err.rejected) > 1:
+        if len(err.rejected) > 1:  # listed above: the error line only sums them up
             click.echo(rejection_summary(err.rejected, err.files), err=True)
+            raise click.ClickException(
+                f"no usable melodies in {', '.join(sources)}: all {len(err.rejected)} "
+                "files or tunes were rejected (listed above)") from None
         raise click.ClickException(str(err)) from None
     except MelodyError as err:
         raise click.ClickException(str(err)) from None

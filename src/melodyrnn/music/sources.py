@@ -357,15 +357,18 @@ def _jobs_for(index: int, item: _File, content: bytes, options: IngestOptions) -
             for i in range(0, len(tunes), TUNES_PER_JOB)]
 
 
-def _run_all(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_Job, list[Piece]]]:
-    """Run jobs in a process pool (or here when one worker is enough), yielding as they finish."""
+def _run_all(jobs: list[_Job], workers: int, progress: bool, caching: bool = True
+             ) -> Iterator[tuple[_Job, list[Piece]]]:
+    """Run jobs in a process pool (or here when one worker is enough), yielding as they finish;
+    ``caching`` says whether what they parse is kept for the next run (for the log line)."""
     from tqdm import tqdm
 
     total = sum(j.size for j in jobs)
     if progress and total >= LOGGED_PARSE and not sys.stderr.isatty():  # a log, not a terminal
         files = len({j.path for j in jobs})
+        cached = " (cached for the next run)" if caching else ""
         print(f"parsing {total} pieces in {files} file{'s' * (files != 1)} with {workers} "
-              f"process{'es' * (workers != 1)} (cached for the next run)...",
+              f"process{'es' * (workers != 1)}{cached}...",
               file=sys.stderr, flush=True)
     bar = tqdm(total=total, unit="piece", desc="parsing", file=sys.stderr,
                disable=None if progress else True, leave=False)
@@ -434,7 +437,8 @@ def load(sources: list[str], options: IngestOptions | None = None,
         if per_file[index] is None:
             jobs += _jobs_for(index, item, content, options)
     parsed: dict[int, dict[int, list[Piece]]] = {}
-    for job, pieces in _run_all(jobs, _worker_count(options.jobs), progress) if jobs else ():
+    for job, pieces in _run_all(jobs, _worker_count(options.jobs), progress,
+                                  options.use_cache) if jobs else ():
         parsed.setdefault(job.file_index, {})[id(job)] = pieces
     order = {id(job): n for n, job in enumerate(jobs)}
     unsettled = set()  # crashed or stopped: worth another try next time, so not cached
