@@ -164,6 +164,8 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     from melodyrnn.evaluation.plausibility import format_table, format_tests
     from melodyrnn.pipeline import judge_samples
 
+    note(f"generating {plural(count, 'sample')} from real openings, then the two-sample "
+         "tests (about a minute for 200 with the bundled model on one core)...")
     report = judge_samples(checkpoint, melodies, training, count, sampling, memory, rng_seed,
                            echo)
     if as_json:

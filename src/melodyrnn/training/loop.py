@@ -378,7 +378,8 @@ def train(model: SequenceModel, streams: Sequence[Sequence[int]], config: TrainC
             snapshot = _Snapshot.take(epoch, model, optimizer, generator, streak, validation)
             if not fixed_order:
                 episodes = group.shard(BATCHINGS[config.batching](streams, config, generator))
-            bar.set_postfix(loss=f"{stats.loss:.4f}", acc=f"{stats.accuracy:.1%}",
+            bar.set_postfix(loss=f"{stats.loss:.4f}",
+                            **({"acc": f"{stats.accuracy:.1%}"} if target_kind == "class" else {}),
                             **({"valid": f"{stats.valid_loss:.4f}"} if validation else {}))
             bar.update()
             if on_epoch is not None:
