@@ -55,6 +55,7 @@ def test_cli_evaluate_folds_ppm_prints_pooled_and_per_melody(song_files, tmp_pat
     assert result.exit_code == 0, result.output
     assert "pooled" in result.stdout and "per melody" in result.stdout
     assert "folds      3 by melody" in result.stdout
+    assert "viewpoints cpitch,cpintfref,cpint, bias 2)" in result.stdout
     data = json.loads(CliRunner().invoke(main, [*args, "--json", "--no-stm"]).stdout)
     assert data["folds"] == 3 and data["melodies"] == len(SONGS)
     assert data["config"]["stm"] is False

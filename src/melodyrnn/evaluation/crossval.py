@@ -177,6 +177,12 @@ FOLD_RUNNERS: dict[str, Callable[..., BitsResult]] = {
     "ppm": _ppm_fold, "neural": _neural_fold, "mixture": _mixture_fold}
 
 
+def _network(c: CrossValConfig) -> str:
+    """The network settings a fold trains with, as the model line states them."""
+    return (f"{c.epochs} epochs per fold, hidden {c.hidden}, {c.frame} frame, inputs {c.inputs}"
+            f"{', copy memory' if c.copy else ''}")
+
+
 def format_result(result: CrossValResult) -> str:
     """A few lines for people: model, folds, notes and both means."""
     c = result.config
@@ -189,13 +195,14 @@ def format_result(result: CrossValResult) -> str:
         what = (f"ppm ({order}, escape C, blending, update exclusion "
                 f"{'on' if c.update_exclusion else 'off'}"
                 f"{', LTM+' if c.ltm_plus else ''}"
-                f"{', + short-term model' if c.stm else ', long-term only'})")
+                f"{', + short-term model' if c.stm else ', long-term only'}, viewpoints "
+                f"{c.viewpoints}, bias {c.bias:g})")
     elif c.model in MIXTURE_ARCHS:
-        what = (f"{c.model} (PPM* LTM{' + STM' if c.stm else ''} + {network_of(c.model)} "
-                f"{c.epochs} epochs per fold, hidden {c.hidden}; entropy-weighted "
+        what = (f"{c.model} (PPM* LTM{' + STM' if c.stm else ''}, viewpoints {c.viewpoints}, "
+                f"bias {c.bias:g} + {network_of(c.model)} {_network(c)}; entropy-weighted "
                 f"geometric mix, bias {c.mix_bias:g})")
     else:
-        what = f"{c.model} ({c.epochs} epochs per fold, hidden {c.hidden})"
+        what = f"{c.model} ({_network(c)})"
     s = result.scores
     return "\n".join([
         f"model      {what}",
