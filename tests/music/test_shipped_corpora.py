@@ -62,5 +62,7 @@ def test_a_long_parse_says_so_in_a_log(tmp_path, monkeypatch, capsys):
     song = tmp_path / "song.txt"
     song.write_text("g8 e8 e4 f8 d8 d4\n")
     load([str(song)], IngestOptions(use_cache=False, jobs=1))
+    assert "parsing 1 pieces in 1 file with 1 process...\n" in capsys.readouterr().err
+    load([str(song)], IngestOptions(cache_dir=str(tmp_path / "cache"), jobs=1))
     assert "parsing 1 pieces in 1 file with 1 process (cached for the next run)" in \
         capsys.readouterr().err
