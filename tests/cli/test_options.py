@@ -116,3 +116,16 @@ def test_every_on_off_setting_can_be_turned_off_as_well_as_on():
             if described is not None and item.type in (bool, "bool") and not described.switch:
                 long = "--" + item.name.replace("_", "-")
                 assert f"{long} / --no-{long[2:]}" in text, item.name
+
+
+@pytest.mark.parametrize("args", [
+    ["play", "song.txt", "--virtual", "x", "--wait", "nan"],
+    ["generate", "--play", "--virtual", "x", "--wait", "inf"],
+    ["jam", "--bpm", "nan"], ["jam", "--wait", "inf"],
+])
+def test_no_command_takes_nan_or_infinity_for_a_number(args):
+    from melodyrnn.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "expected a finite number" in result.output

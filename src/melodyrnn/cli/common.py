@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from melodyrnn.cli.options import number_option
 from melodyrnn.sound.connections import DEFAULT_WAIT_SECONDS
 from melodyrnn.sound.systems import API_CHOICES, API_ENV
 
@@ -26,6 +27,7 @@ DEFAULT_MODEL_PATH = "melodyrnn.pt"
 FINE_TUNE_LR = 0.001  # evaluate --folds --init: fine-tuning steps smaller than training's
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
+MAX_WAIT_SECONDS = 3600.0  # --virtual --wait
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -306,10 +308,10 @@ def midi_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--virtual", default=None, metavar="NAME",
                      help="Open a virtual MIDI output port NAME (melodyrnn:NAME) for a synth or "
                           "DAW to connect to, wait for the connection, then play."),
-        click.option("--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS,
-                     show_default=True, help="With --virtual: the longest wait in seconds for "
-                                             "a connection (all of it where the system cannot "
-                                             "tell)."),
+        number_option("--wait", kind=float, low=0, high=MAX_WAIT_SECONDS,
+                      default=DEFAULT_WAIT_SECONDS, show_default=True,
+                      help="With --virtual: the longest wait in seconds for a connection (all "
+                           "of it where the system cannot tell)."),
     )
     for option in reversed(options):
         with_midi = option(with_midi)

@@ -14,7 +14,7 @@ from dataclasses import replace
 import click
 
 from melodyrnn.cli.common import load_model, melody_settings, midi_api_option, note
-from melodyrnn.cli.options import build, config_options
+from melodyrnn.cli.options import build, config_options, number_option
 from melodyrnn.generation.sampling import Sampling
 
 ANSWER_TOKEN_CAP = 10_000  # --bars ends each answer; this only bounds it
@@ -52,10 +52,10 @@ def responder(checkpoint, bars: int, sampling: Sampling, rng_seed: int) -> Calla
               help="Checkpoint to answer with (default: ./melodyrnn.pt, else the bundled model).")
 @click.option("--bars", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Length of each answer in bars (after the bar the phrase ends in).")
-@click.option("--wait", "wait_beats", default=None, type=click.FloatRange(min=0.25),
+@number_option("--wait", "wait_beats", default=None, kind=float, low=0.25, high=64,
               help="The rest, in beats at the phrase's tempo, that ends a phrase "
                    "[default: one bar].")
-@click.option("--bpm", default=120.0, show_default=True, type=click.FloatRange(20, 400),
+@number_option("--bpm", default=120.0, show_default=True, kind=float, low=20, high=400,
               help="Tempo assumed for the pause until a phrase has shown its own.")
 @click.option("--time", "time_signature", default=None,
               help="Metre of the phrases, e.g. 3/4 (default: the model's usual).")
