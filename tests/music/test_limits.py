@@ -156,3 +156,11 @@ def test_an_abc_book_of_too_many_tunes_is_rejected_whole_without_reading_one(tmp
     with pytest.raises(NoMelodies, match=f"many.abc: {MAX_TUNES_PER_FILE + 1:,} tunes in one "
                                          f"file: expected at most {MAX_TUNES_PER_FILE:,}"):
         load([str(book)], IngestOptions(use_cache=False, jobs=1), progress=False)
+
+
+@pytest.mark.parametrize("text", ["\\time 2/4\n\\partial 1\nc4 d4\n",
+                                  "\\partial 2.\n\\time 3/4\nc4 d4 e4\n"])
+def test_an_upbeat_of_a_bar_or_more_is_an_error_not_silently_cut(text):
+    with pytest.raises(ParseError, match=r"<text>:\d+:1: '\\partial [\d.]+': an upbeat of \d+ "
+                                         r"quarter notes is a bar or more in \d/4"):
+        parse_text(text)

@@ -62,6 +62,7 @@ class _SongBuilder:
     pickup: Fraction = Fraction(0)
 
     def __post_init__(self) -> None:
+        self.pickup_where: tuple[str, int, int] | None = None  # where \\partial was read
         self.notes: list[Note] = []
         self.duration = DEFAULT_DURATION
         self.tie_pending = False
@@ -72,6 +73,13 @@ class _SongBuilder:
         return _SongBuilder(self.tempo, self.time_signature, self.key)
 
     def melody(self) -> Melody:
+        bar = Fraction(4 * self.time_signature[0], self.time_signature[1])
+        if self.pickup >= bar and self.pickup_where is not None:
+            beats, unit = self.time_signature
+            raise ParseError(f"'\\partial {_pickup_text(self.pickup)}': an upbeat of "
+                             f"{self.pickup} quarter notes is a bar or more in {beats}/{unit} "
+                             f"({bar} quarter notes): expected less than a bar",
+                             *self.pickup_where)
         return Melody(tuple(self.notes), self.tempo, self.time_signature, self.key, self.title,
                       self.pickup)
 
@@ -200,7 +208,7 @@ def _read_header(line: str, song: _SongBuilder, source: str, line_number: int,
     elif name == "\\title":
         song.title = value or None
     elif name == "\\partial":
-        song.pickup = _pickup(value, where)
+        song.pickup, song.pickup_where = _pickup(value, where), where
     else:
         raise ParseError(f"'{shown(name)}' is not a header: expected \\tempo, \\time, \\key, "
                          "\\partial or \\title", *where)
