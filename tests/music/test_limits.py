@@ -66,6 +66,8 @@ def test_a_melody_of_too_many_notes_is_refused():
     ("c4 d4*10000/1", "<text>:1:4:", "'d4*10000/1': a note of 10000 quarter notes"),
     ("c4*" + "9" * 5000 + "/1", "<text>:1:1:", "5,005 characters, expected at most 64"),
     ("c4*" + "9" * 7 + "/1", "<text>:1:1:", "expected numbers of at most 6 digits"),
+    ("c4*999999/999998", "<text>:1:1:", "which the text format writes as '2*999999/1999996', "
+     "over 6 digits"),
     ("c4 c" + "es" * 2_000_000 + "4", "<text>:1:4:",
      "'ceseseseseseseseseses...' is not a note: 4,000,002 characters, expected at most 64 ("),
     ("c" + "es" * 30 + "4", "<text>:1:1:", "'ceseseseseseseseseses...' has more than two"),

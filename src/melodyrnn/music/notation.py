@@ -351,6 +351,11 @@ def _duration(match: re.Match[str], token: str, song: _SongBuilder,
             raise ParseError(f"'{shown(token)}' scales by {num}/{den}: expected a positive ratio",
                              *where)
         duration *= Fraction(num, den)
+        written = duration_parts(duration)[-1]  # what formatting will write for it
+        if any(len(number) > MAX_DIGITS for number in re.findall(r"\d+", written)):
+            raise ParseError(f"'{shown(token)}' lasts {duration} quarter notes, which the text "
+                             f"format writes as '{shown(written)}', over {MAX_DIGITS} digits: "
+                             "expected a simpler ratio", *where)
     song.duration = duration
     return duration
 
