@@ -166,3 +166,12 @@ def test_an_upbeat_of_a_bar_or_more_is_an_error_not_silently_cut(text):
     with pytest.raises(ParseError, match=r"<text>:\d+:1: '\\partial [\d.]+': an upbeat of \d+ "
                                          r"quarter notes is a bar or more in \d/4"):
         parse_text(text)
+
+
+@pytest.mark.parametrize("grid", ["999999999", "385", "16+1000"])
+def test_a_quantize_grid_finer_than_384ths_is_refused(grid):
+    from melodyrnn.music.quantize import parse_quantize
+
+    with pytest.raises(MelodyError, match="expected note values from 1 to 384"):
+        parse_quantize(grid)
+    assert parse_quantize("16+384") == (16, 384)

@@ -22,6 +22,7 @@ class Event:
     end: Fraction
     pitch: int
 
+MAX_GRID = 384  # 256th-note triplets and finer sextuplets: more than notation writes
 
 
 def parse_quantize(text: str | None) -> tuple[int, ...]:
@@ -30,9 +31,9 @@ def parse_quantize(text: str | None) -> tuple[int, ...]:
         return ()
     values = []
     for part in str(text).split("+"):
-        if not part.strip().isdigit() or int(part) < 1:
-            raise MelodyError(f"quantize '{text}': expected note values joined by '+', "
-                              "e.g. 16, 16+24 (sixteenths and triplets) or none")
+        if not part.strip().isdigit() or not 1 <= int(part) <= MAX_GRID:
+            raise MelodyError(f"quantize '{text}': expected note values from 1 to {MAX_GRID} "
+                              "joined by '+', e.g. 16, 16+24 (sixteenths and triplets) or none")
         values.append(int(part))
     return tuple(values)
 
