@@ -203,3 +203,12 @@ def test_a_hostile_csv_is_one_short_error_naming_the_line(text, message):
         parse_csv(text, "p.csv")
     assert str(caught.value) == message or str(caught.value).startswith(message)
     assert len(str(caught.value)) < 200
+
+
+def test_values_whose_spread_would_overflow_are_refused_naming_the_column():
+    from melodyrnn.errors import MelodyError
+
+    table = parse_csv("a,b\n" + "".join(f"{(-1) ** i * 1e308},{i}\n" for i in range(6)), "h.csv")
+    with pytest.raises(MelodyError, match=r"h.csv: column 'a' holds 1e\+308: expected values "
+                                          r"within ±1e\+150"):
+        NumericCodec.fit(table)

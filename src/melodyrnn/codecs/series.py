@@ -24,6 +24,7 @@ from melodyrnn.files import read_bytes
 MAX_HEADER_COLUMNS = 10_000
 MAX_COLUMNS = 256  # used as model inputs
 SHOWN_CELL = 40
+MAX_VALUE = 1e150  # squares stay finite when the spread is fitted
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,11 @@ class NumericCodec:
             raise MelodyError(f"{table.source}: need at least 2 training rows, got {len(table)}")
         target = target or table.columns[-1]
         table.index(target)
+        biggest = np.abs(table.values).max(axis=0)
+        for name, value in zip(table.columns, biggest):
+            if value > MAX_VALUE:  # its mean and spread would overflow to infinity
+                raise MelodyError(f"{table.source}: column {name!r} holds {value:.3g}: expected "
+                                  f"values within ±{MAX_VALUE:.0e}")
         spread = table.values.std(axis=0)
         scale = [float(s) if s > 1e-12 else 1.0 for s in spread]  # a constant column stays put
         return cls(list(table.columns), [float(m) for m in table.values.mean(axis=0)], scale,
