@@ -342,3 +342,10 @@ def test_play_sends_the_first_melody_to_the_port_with_bpm_and_program(runner, mo
 def test_bad_values_are_clean_errors_naming_the_option(runner, model, options, message):
     result = generate(runner, model, *options, ok=False)
     assert message in result.stderr.replace("Invalid value for ", "").replace("'--", "--")
+
+
+def test_sampling_options_with_beam_search_are_refused_not_ignored(runner, model):
+    result = generate(runner, model, *SEED, "--beam", "2", "--top-k", "3", ok=False)
+    assert result.exit_code == 2
+    assert ("--top-k: shapes sampling; beam search (--beam) takes the most probable notes and "
+            "ignores it") in result.stderr

@@ -125,6 +125,13 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if beam and echo:
         raise click.UsageError("--echo shapes sampling; it does not combine with --beam")
+    shaping = [f"--{name.replace('_', '-')}" for name in ("temperature", "top_k", "top_p",
+                                                          "epsilon") if given(name)]
+    if beam and shaping:
+        one = len(shaping) == 1
+        raise click.UsageError(f"{', '.join(shaping)}: shape{'s' * one} sampling; beam search "
+                               "(--beam) takes the most probable notes and ignores "
+                               f"{'it' if one else 'them'}")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
     if given("mode") and not key_tonic:
