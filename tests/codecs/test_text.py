@@ -147,3 +147,16 @@ def test_unknown_and_known_characters_are_shown_escaped_never_raw() -> None:
     message = str(info.value)
     assert "'\\x00' never seen in training" in message
     assert "the model knows: '\\n' ' ' a b c" in message and "\n" not in message
+
+
+def test_a_text_run_resumes_in_its_own_file_and_refuses_a_new_split(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "book.txt").write_text("hello there, hello again\n", encoding="utf-8")
+    run("train", "--kind", "text", "book.txt", "-o", "t.pt", "--no-progress", "--hidden", 8,
+        "--epochs", 2, "--stop-accuracy", 2)
+    resumed = run("train", "--kind", "text", "book.txt", "--resume", "t.pt", "--epochs", 3,
+                  "--no-progress")
+    assert "saved model to t.pt" in resumed.stdout and not (tmp_path / "melodyrnn.pt").exists()
+    refused = run("train", "--kind", "text", "book.txt", "--resume", "t.pt", "--epochs", 4,
+                  "--valid-fraction", 0.5, "--no-progress", ok=False)
+    assert "--valid-fraction: --resume continues the run with its own settings" in refused.stderr

@@ -223,14 +223,32 @@ def resolve_init(path: str) -> str:
     return str(bundled)
 
 
+def refuse_init_with_resume(init_path: str | None, resume_path: str | None) -> None:
+    """``train --init`` and ``--resume`` together: a usage error before any work."""
+    if init_path and resume_path:
+        raise click.UsageError("--init and --resume: give one (--resume continues a run "
+                               "exactly; --init starts a new run from trained weights)")
+
+
+def init_files(init_path: str | None) -> list[str]:
+    """The ``--init`` checkpoint a training run will read, so that ``-o`` can refuse it."""
+    return [resolve_init(init_path)] if init_path else []
+
+
+def resumed_output(ctx: click.Context, out: str, resume_path: str | None) -> str:
+    """Where a run saves: ``-o``, except that a resumed run without ``-o`` goes on in the
+    file it resumes."""
+    if resume_path and ctx.get_parameter_source("out") is click.core.ParameterSource.DEFAULT:
+        return resume_path
+    return out
+
+
 def init_from(path: str, kind: str, resume_path: str | None = None):
     """``train --init``: the checkpoint to fine-tune, checked to hold a ``kind`` model."""
     from melodyrnn.models import checkpoint as ckpt
     from melodyrnn.models.ensemble import networks_of
 
-    if resume_path:
-        raise click.UsageError("--init and --resume: give one (--resume continues a run "
-                               "exactly; --init starts a new run from trained weights)")
+    refuse_init_with_resume(path, resume_path)
     path = resolve_init(path)
     init = ckpt.load(path)
     if init.codec.kind != kind or not hasattr(init.codec, "extended"):

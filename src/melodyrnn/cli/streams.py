@@ -23,6 +23,7 @@ from melodyrnn.cli.common import (
     checked_output,
     epochs_done,
     given,
+    init_files,
     init_from,
     interrupt_status,
     load_model,
@@ -30,8 +31,9 @@ from melodyrnn.cli.common import (
     note,
     numbered,
     plural,
-    resolve_init,
+    refuse_init_with_resume,
     resume_from,
+    resumed_output,
     sigterm_as_interrupt,
 )
 from melodyrnn.cli.options import build
@@ -131,16 +133,13 @@ def _configs(kw: dict[str, Any], input_kind: str | None = None):
     return build(ModelConfig, kw, **overrides), build(TrainConfig, kw)
 
 
-def _init_file(kw: dict[str, Any]) -> list[str]:
-    """The --init checkpoint, an input -o must not overwrite."""
-    return [resolve_init(kw["init_path"])] if kw.get("init_path") else []
-
-
-def _resumed_in_place(kw: dict[str, Any]) -> dict[str, Any]:
-    """With --resume and no -o, the run goes on in the file it resumes."""
-    ctx = click.get_current_context()
-    if kw.get("resume_path") and ctx.get_parameter_source("out") is click.core.ParameterSource.DEFAULT:
-        return {**kw, "out": kw["resume_path"]}
+def _checked_run_output(kw: dict[str, Any], sources: tuple[str, ...]) -> dict[str, Any]:
+    """The options with ``out`` where the run will save (``resumed_output``), checked against
+    the data files and the --init checkpoint before any work."""
+    kw = {**kw, "out": resumed_output(click.get_current_context(), kw["out"],
+                                      kw.get("resume_path"))}
+    refuse_init_with_resume(kw.get("init_path"), kw.get("resume_path"))
+    check_checkpoint_output(kw["out"], [*sources, *init_files(kw.get("init_path"))])
     return kw
 
 
@@ -188,8 +187,7 @@ def train_text(sources: tuple[str, ...], **kw: Any) -> None:
     """``train --kind text``: a character-level model of the text files in SOURCES."""
     from melodyrnn.codecs.text import CharCodec, known_only, read_texts, split_text, text_rows
 
-    kw = _resumed_in_place(kw)
-    check_checkpoint_output(kw["out"], [*sources, *_init_file(kw)])  # before any work
+    kw = _checked_run_output(kw, sources)
     text = read_texts(sources)
     train_part, valid_part = split_text(text, kw["valid_fraction"])
     codec = CharCodec.fit([train_part])
@@ -218,8 +216,7 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
 
     if len(sources) != 1:
         raise click.UsageError("--kind series trains on one CSV file")
-    kw = _resumed_in_place(kw)
-    check_checkpoint_output(kw["out"], [*sources, *_init_file(kw)])  # before any work
+    kw = _checked_run_output(kw, sources)
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     table = read_csv(sources[0], names)
     if target and target not in table.columns:

@@ -16,13 +16,15 @@ from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     check_checkpoint_output,
     epochs_done,
+    init_files,
     init_from,
     interrupt_status,
     most_common,
     note,
     plural,
-    resolve_init,
+    refuse_init_with_resume,
     resume_from,
+    resumed_output,
     sigterm_as_interrupt,
     training_notes,
 )
@@ -133,14 +135,11 @@ def train(ctx: click.Context, sources: tuple[str, ...], **options: Any) -> None:
     """
     model_config, train_config = build(ModelConfig, options), build(TrainConfig, options)
     run = build(TrainRun, options)
-    if run.resume_path and ctx.get_parameter_source("out") is click.core.ParameterSource.DEFAULT:
-        run = replace(run, out=run.resume_path)  # a resumed run goes on in its own file
-    if run.init_path and run.resume_path:
-        init_from(run.init_path, "notes", run.resume_path)  # the error for giving both
+    run = replace(run, out=resumed_output(ctx, run.out, run.resume_path))
+    refuse_init_with_resume(run.init_path, run.resume_path)
     parse_inputs(model_config.inputs)  # a bad --inputs fails before any data is read
     # before reading data or training; the --init checkpoint is an input too
-    check_checkpoint_output(run.out, [*sources, *([resolve_init(run.init_path)]
-                                                  if run.init_path else [])])
+    check_checkpoint_output(run.out, [*sources, *init_files(run.init_path)])
     from melodyrnn.cli.data import ingest_from_cli
     from melodyrnn.codecs.notes import NoteCodec
     from melodyrnn.models import checkpoint as ckpt

@@ -12,6 +12,7 @@ from melodyrnn.music.melody import Note
 
 DEFAULT_QUANTIZE = "16+24"  # sixteenths plus sixteenth- (and so eighth-) note triplets
 UNQUANTIZED_DENOMINATOR = 960  # finest time resolution kept when quantizing is off
+MAX_GRID = 384  # 256th-note triplets and finer sextuplets: more than notation writes
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,6 @@ class Event:
     onset: Fraction
     end: Fraction
     pitch: int
-
-MAX_GRID = 384  # 256th-note triplets and finer sextuplets: more than notation writes
 
 
 def parse_quantize(text: str | None) -> tuple[int, ...]:
