@@ -34,6 +34,7 @@ from sklearn.metrics import roc_auc_score
 from melodyrnn.evaluation.anatomy import bars
 from melodyrnn.evaluation.melodyfeatures import FEATURES, feature_matrix
 from melodyrnn.evaluation.twosample import two_sample_test
+from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
 from melodyrnn.models.checkpoint import load
 from melodyrnn.music.melody import Melody
@@ -82,6 +83,7 @@ def main() -> None:
     parser.add_argument("--epsilon", type=float, default=MUSICAL.epsilon)
     parser.add_argument("--memory", type=float, default=0.0)
     parser.add_argument("--echo", type=float, default=0.0)
+    parser.add_argument("--form", type=float, default=FORM_WEIGHT)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -97,7 +99,7 @@ def main() -> None:
     for seed in args.seeds:
         started = time.perf_counter()
         samples = [sample_opening(checkpoint, m.with_notes(m.notes[:width]), length, sampling,
-                                  seed * 10000 + i, args.memory, args.echo)
+                                  seed * 10000 + i, args.memory, args.echo, args.form)
                    for i, m in enumerate(real)]
         result = compare(samples, real)
         result.update(seed=seed, seconds=time.perf_counter() - started,
@@ -116,7 +118,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({
         "model": args.model, "temperature": args.temperature, "top_p": args.top_p,
-        "epsilon": args.epsilon, "memory": args.memory, "echo": args.echo,
+        "epsilon": args.epsilon, "memory": args.memory, "echo": args.echo, "form": args.form,
         "real": len(real), "real_repeats": real_repeats, "runs": runs,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}, indent=1))
 

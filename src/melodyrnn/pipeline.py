@@ -7,6 +7,7 @@ only parses options and prints. Nothing here knows whether items are melodies or
 from __future__ import annotations
 
 import copy
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,12 +23,14 @@ from melodyrnn.evaluation.config import CrossValConfig
 from melodyrnn.evaluation.protocols import Evaluation, evaluate
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.decoding import beam_search, generate
+from melodyrnn.generation.form import FormPlan
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.generation.steering import Steering
 from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.ensemble import first_network
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 from melodyrnn.models.network import ModelConfig, SequenceModel, check_size, grow_vocabulary
+from melodyrnn.music.form import FormBook
 from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.sources import split_by_melody
@@ -91,6 +94,7 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
         step = max(1, len(items) // OPENINGS)
         metadata["openings"] = [codec.opening(item, least=train_config.window)
                                 for item in list(items)[::step][:OPENINGS]]
+        metadata["forms"] = FormBook.of(items).to_plain()  # plans of repeats (generate --form)
 
     def checkpoint_of(result: TrainResult) -> Checkpoint:
         return Checkpoint(model, codec, train_config.to_dict(),
@@ -138,12 +142,13 @@ def _model_config(codec: TokenCodec, config: ModelConfig, train_config: TrainCon
 def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
                    sampling: Sampling = Sampling(), num_outputs: int = 1, rng_seed: int = 0,
                    constraints: Constraints = NO_CONSTRAINTS, beams: int = 0,
-                   memory: float = 0.0, echo: float = 0.0) -> list[Any]:
+                   memory: float = 0.0, echo: float = 0.0, form: float = 0.0) -> list[Any]:
     """Items (primer first) continued by up to ``length`` tokens, decoded by the codec.
 
     With ``beams`` > 0, beam search returns the most probable continuations instead of samples.
     ``memory`` > 0 mixes in a short-term model of each melody's own notes, ``echo`` > 0
-    favours carrying on passages it played before (``generate``).
+    favours carrying on passages it played before, ``form`` > 0 repeats bars where a
+    training tune's form does (``generate``; a model that kept no forms samples without).
     """
     codec = checkpoint.codec
     primer_ids = codec.encode(primer, source="seed")
@@ -157,31 +162,48 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         # One generator per melody: melody i of a batch is what --rng-seed rng_seed + i gives
         # alone, so --num-outputs never changes the first melody.
         generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
+        plan = form_plan(checkpoint, primer, form, num_outputs, rng_seed) if form else None
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
-                        constraints, generators, memory, echo)
+                        constraints, generators, memory, echo, plan)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
+
+
+def form_plan(checkpoint: Checkpoint, primer: Any, weight: float, rows: int,
+              rng_seed: int = 0) -> FormPlan | None:
+    """A plan of repeated bars for each of ``rows`` continuations of ``primer``: row i follows
+    a training tune's form of the primer's metre, drawn with seed ``rng_seed + i``; None where
+    the model kept no forms (text, series, older models)."""
+    plain, codec = checkpoint.metadata.get("forms"), checkpoint.codec
+    if not plain or not isinstance(primer, Melody) or not hasattr(codec, "notes_for"):
+        return None
+    book = FormBook.from_plain(plain)
+    forms = [book.draw(primer.time_signature, random.Random(f"form {rng_seed + i}"))
+             for i in range(rows)]
+    durations = [None if n is None else n.duration for n in codec.notes_for(primer)]
+    return FormPlan(weight, forms, durations, primer.pickup, primer.bar_length)
 
 
 def sample_opening(checkpoint: Checkpoint, opening: Melody, length: int,
                    sampling: Sampling = Sampling(), rng_seed: int = 0, memory: float = 0.0,
-                   echo: float = 0.0) -> Melody:
+                   echo: float = 0.0, form: float = 0.0) -> Melody:
     """One continuation of ``opening`` (up to ``length`` notes) as ``generate`` makes it
     with no steering options: stopped at the end token, under the repetition guard."""
     constraints = Steering().constraints(checkpoint.codec, opening)
     return continue_items(checkpoint, opening, length, sampling, rng_seed=rng_seed,
-                          constraints=constraints, memory=memory, echo=echo)[0]
+                          constraints=constraints, memory=memory, echo=echo, form=form)[0]
 
 
 def judge_samples(checkpoint: Checkpoint, real: Sequence[Melody], training: Sequence[Melody],
                   count: int, sampling: Sampling = Sampling(), memory: float = 0.0,
-                  rng_seed: int = 0, echo: float = 0.0) -> plausibility.PlausibilityReport:
+                  rng_seed: int = 0, echo: float = 0.0,
+                  form: float = 0.0) -> plausibility.PlausibilityReport:
     """``evaluate --samples``: ``count`` continuations of real openings (the model's window
     long, each made by ``sample_opening``), their statistics and two-sample tests against
     ``real``, with the baselines."""
 
     def sample(opening: Melody, length: int, index: int) -> Melody:
         return sample_opening(checkpoint, opening, length, sampling, rng_seed + index, memory,
-                              echo)
+                              echo, form)
 
     return plausibility.judge(real, training, sample, count, checkpoint.model_config.window,
                               checkpoint.codec.covers, rng_seed)

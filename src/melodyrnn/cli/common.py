@@ -132,6 +132,18 @@ def given(name: str) -> bool:
     return source is not None and source is not click.core.ParameterSource.DEFAULT
 
 
+def form_weight(checkpoint, weight: float) -> float:
+    """``--form``'s weight for this model: 0 where it keeps no forms of its training tunes
+    (an error if ``--form`` was asked for on the command line)."""
+    if checkpoint.metadata.get("forms"):
+        return weight
+    if weight and given("form"):
+        raise click.UsageError("--form: this model keeps no forms of its training tunes (it "
+                               "was trained on text, or before models kept them): retrain it, "
+                               "or give --form 0")
+    return 0.0
+
+
 def load_model(model_path: str | None):
     """The checkpoint at ``model_path``, else ./melodyrnn.pt, else the bundled folk model."""
     from melodyrnn.errors import CheckpointError

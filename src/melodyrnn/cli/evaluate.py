@@ -12,6 +12,7 @@ from melodyrnn.cli.common import (
     DEFAULT_MODEL_PATH,
     FINE_TUNE_LR,
     MAX_SEED,
+    form_weight,
     given,
     init_from,
     load_model,
@@ -24,6 +25,7 @@ from melodyrnn.cli.data import ingest_from_cli, ingest_options
 from melodyrnn.cli.options import build, config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.evaluation.config import CrossValConfig
+from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
 from melodyrnn.settings import setting_of
 
@@ -74,6 +76,9 @@ SKIPPED_SHOWN = 5  # melodies named when some are skipped
 @number_option("--echo", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="For --samples: favour carrying on passages each melody played before, as "
                    "`generate --echo`.")
+@number_option("--form", default=FORM_WEIGHT, show_default=True, kind=float, low=0, high=100,
+              help="For --samples: repeat bars where a training tune's form does, as "
+                   "`generate --form` (0 = off).")
 @click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
               help="Seed for --samples, and for --folds' split and networks.")
 @config_options(CrossValConfig)
@@ -83,8 +88,8 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
              split: str, folds: int | None, ppm_order: int | None, stm: bool,
              update_exclusion: bool, epochs: int | None, lr: float | None,
              init_path: str | None, samples: int | None, temperature: float, top_p: float,
-             epsilon: float, memory: float, echo: float, rng_seed: int, as_json: bool,
-             **ingest: Any) -> None:
+             epsilon: float, memory: float, echo: float, form: float, rng_seed: int,
+             as_json: bool, **ingest: Any) -> None:
     """Score a model on melodies: one-step and full-song accuracy, bits per note.
 
     \b
@@ -121,7 +126,7 @@ def evaluate(sources: tuple[str, ...], model_path: str | None, window: int | Non
     if samples:
         _compare_samples(checkpoint, melodies, training, samples,
                          Sampling(temperature, top_p=top_p, epsilon=epsilon), memory, echo,
-                         rng_seed, as_json)
+                         form_weight(checkpoint, form), rng_seed, as_json)
         return
     melodies = _known_only(checkpoint.codec, loaded, chosen)
     result = score_items(checkpoint, melodies, window)
@@ -159,7 +164,8 @@ def _known_only(codec, loaded, chosen: list[int]) -> list:
 
 
 def _compare_samples(checkpoint, melodies: list, training: list, count: int, sampling,
-                     memory: float, echo: float, rng_seed: int, as_json: bool) -> None:
+                     memory: float, echo: float, form: float, rng_seed: int,
+                     as_json: bool) -> None:
     """``evaluate --samples``: statistics of generated vs real melodies and two-sample tests."""
     from melodyrnn.evaluation.plausibility import format_table, format_tests
     from melodyrnn.pipeline import judge_samples
@@ -167,7 +173,7 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     note(f"generating {plural(count, 'sample')} from real openings, then the two-sample "
          "tests (about a minute for 200 with the bundled model on one core)...")
     report = judge_samples(checkpoint, melodies, training, count, sampling, memory, rng_seed,
-                           echo)
+                           echo, form)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
         return
@@ -177,6 +183,7 @@ def _compare_samples(checkpoint, melodies: list, training: list, count: int, sam
     how += f", epsilon {sampling.epsilon:g}" if sampling.epsilon else ""
     how += f", memory {memory:g}" if memory else ""
     how += f", echo {echo:g}" if echo else ""
+    how += f", form {form:g}" if form else ""
     click.echo(f"{count} samples ({how}, up to {report.length} new notes each) vs "
                f"{plural(len(melodies), 'real melody', 'real melodies')}")
     click.echo(format_tests(report.tests))

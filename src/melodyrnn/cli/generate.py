@@ -13,6 +13,7 @@ from melodyrnn.cli.common import (
     MidiChoice,
     check_positive,
     checked_output,
+    form_weight,
     given,
     load_model,
     melody_settings,
@@ -24,6 +25,7 @@ from melodyrnn.cli.common import (
 from melodyrnn.cli.options import config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.files import is_stdout
+from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
 from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO
 
@@ -59,6 +61,12 @@ MAX_BEAM = 64
                    "3-12 notes occurred earlier, the note that followed them there gets this "
                    "many nats more log-probability, so phrases come back and carry through, "
                    "as in folk songs (0 = off; 1 is a good start). Not with --beam.")
+@number_option("--form", default=FORM_WEIGHT, show_default=True, kind=float, low=0, high=100,
+              help="Repeat bars the way a real tune does: each melody borrows the form of a "
+                   "training tune of its metre (drawn with --rng-seed), and where that tune "
+                   "repeats an earlier bar, the note that bar has at the same place gets this "
+                   "many nats more log-probability (0 = off). Models that keep no forms "
+                   "(text, older models) sample without. Not with --beam.")
 @click.option("--num-outputs", default=1, show_default=True,
               type=click.IntRange(1, MAX_OUTPUTS), help="Melodies to generate in one batch.")
 @click.option("--rng-seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
@@ -101,7 +109,7 @@ MAX_BEAM = 64
 @midi_options
 def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
              top_k: int, top_p: float, epsilon: float, beam: int, memory: float, echo: float,
-             num_outputs: int,
+             form: float, num_outputs: int,
              rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
              time_signature: str | None, no_stop: bool, primer_file: str | None,
              primer_notes: int, model_path: str | None, out: str | None, score: bool,
@@ -125,6 +133,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if beam and echo:
         raise click.UsageError("--echo shapes sampling; it does not combine with --beam")
+    if beam and form and given("form"):
+        raise click.UsageError("--form shapes sampling; it does not combine with --beam")
     shaping = [f"--{name.replace('_', '-')}" for name in ("temperature", "top_k", "top_p",
                                                           "epsilon") if given(name)]
     if beam and shaping:
@@ -158,7 +168,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     constraints = steering.constraints(checkpoint.codec, primer)
     cap = length if bars is None else _bars_cap(bars)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
-                              constraints, beam, memory, echo)
+                              constraints, beam, memory, echo,
+                              0.0 if beam else form_weight(checkpoint, form))
     _report_endings(melodies, len(primer), length if bars is None else None)
     key_known = "key" in known or key_tonic is not None
     melodies = [_labelled(m, primer, key_known, i, len(melodies))

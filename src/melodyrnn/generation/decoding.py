@@ -14,6 +14,7 @@ import torch
 from melodyrnn.errors import MelodyError
 from melodyrnn.generation.constraints import NO_CONSTRAINTS, Constraints
 from melodyrnn.generation.echo import Echo
+from melodyrnn.generation.form import FormPlan
 from melodyrnn.generation.memory import ShortTermMemory
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.models.feeds import StreamFeed, WindowFeed
@@ -32,7 +33,8 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
              sampling: Sampling = Sampling(), feed: StreamFeed | WindowFeed | None = None,
              num_outputs: int = 1, constraints: Constraints = NO_CONSTRAINTS,
              generator: torch.Generator | Sequence[torch.Generator] | None = None,
-             memory: float = 0.0, echo: float = 0.0) -> list[list[int]]:
+             memory: float = 0.0, echo: float = 0.0,
+             plan: FormPlan | None = None) -> list[list[int]]:
     """``num_outputs`` continuations of ``primer`` of up to ``length`` new tokens, in one batch.
 
     With one ``generator`` per row, row i is what a batch of one with that generator gives.
@@ -40,7 +42,8 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
     ``memory`` > 0 reweights every prediction by a short-term model of the row's own tokens,
     with that weight (see ``memory.ShortTermMemory``): it favours motifs the melody has
     already played. ``echo`` > 0 raises the note that would carry on a passage the row played
-    before by that many nats (see ``echo.Echo``).
+    before by that many nats (see ``echo.Echo``). A ``plan`` (one form per row) raises the
+    notes that repeat the bars its forms repeat (see ``form.FormPlan``).
     """
     feed = feed or StreamFeed()
     _check_primer(primer, feed)
@@ -65,6 +68,8 @@ def generate(model: SequenceModel, primer: Sequence[int], length: int,
             logits = recall.adjust(logits)
         if echoes is not None:
             logits = echoes.adjust(logits, history[:, : start + step])
+        if plan is not None:
+            logits = plan.adjust(logits, history[:, : start + step])
         masked = constraints.mask(logits, spent, history[:, : start + step])
         if budgeted:  # only a budget can leave a row nothing that fits: the row ends here
             dead_end = ~torch.isfinite(masked).any(-1) & ~finished

@@ -34,6 +34,7 @@ from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.ensemble import MAX_MEMBERS as MAX_NETWORKS
 from melodyrnn.models.ensemble import Ensemble, networks_of
 from melodyrnn.models.network import SequenceModel, check_size, shape_of
+from melodyrnn.music.form import FormBook
 from melodyrnn.music.keys import split_key
 from melodyrnn.music.melody import metre_problem, tempo_problem
 from melodyrnn.settings import check
@@ -402,6 +403,8 @@ def _check_metadata(metadata: dict[str, Any], codec: TokenCodec) -> None:
     indices = metadata.get("valid_indices", [])
     if not isinstance(indices, list) or not all(type(i) is int and i >= 0 for i in indices):
         raise MelodyError("metadata: valid_indices must be melody numbers")
+    if metadata.get("forms") is not None:
+        FormBook.from_plain(metadata["forms"])
 
 
 def _token_ids(ids: Any, codec: TokenCodec) -> bool:

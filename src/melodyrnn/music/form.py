@@ -1,0 +1,114 @@
+"""A melody's form: which of its bars repeat which earlier bars.
+
+Folk tunes are built of repeated bars and phrases (AABA, a line played twice with another
+ending). ``repeated_bars`` reads that off a melody: for each bar from the first bar line on,
+the nearest earlier bar holding exactly the same notes at the same places, or ``NO_REPEAT``.
+A trained model keeps the forms of its training tunes (``FormBook``), so that generation can
+borrow a real tune's plan of repeats (``generation.form``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from typing import Any
+
+from melodyrnn.errors import MelodyError
+from melodyrnn.music.melody import Melody, Note
+
+NO_REPEAT = -1
+MAX_FORM_BARS = 512  # bars of one kept form (longer tunes are cut: later bars are unplanned)
+MAX_FORMS = 20_000  # distinct forms kept per model
+
+Form = tuple[int, ...]
+
+
+def bar_contents(melody: Melody) -> dict[int, tuple[tuple[Fraction, Note], ...]]:
+    """(position in bar, note) of everything starting in each bar from the first bar line on."""
+    grouped: dict[int, list[tuple[Fraction, Note]]] = {}
+    for onset, note in zip(melody.onsets(), melody.notes):
+        if onset >= melody.pickup:
+            bar, offset = divmod(onset - melody.pickup, melody.bar_length)
+            grouped.setdefault(int(bar), []).append((offset, note))
+    return {bar: tuple(cells) for bar, cells in grouped.items()}
+
+
+def repeated_bars(melody: Melody) -> Form:
+    """For each bar after the pickup, the nearest earlier bar it repeats exactly, or NO_REPEAT
+    (also for a bar in which no note starts)."""
+    contents = bar_contents(melody)
+    count = min(MAX_FORM_BARS, max(contents, default=-1) + 1)
+    form, latest = [], {}
+    for k in range(count):
+        bar = contents.get(k)
+        form.append(latest.get(bar, NO_REPEAT) if bar else NO_REPEAT)
+        if bar:
+            latest[bar] = k
+    return tuple(form)
+
+
+def metre_name(time_signature: Sequence[int]) -> str:
+    """'3/4' for (3, 4): how forms are filed by metre."""
+    return f"{time_signature[0]}/{time_signature[1]}"
+
+
+class FormBook:
+    """The distinct forms of a set of melodies, filed by metre, each with how often it occurs.
+
+    Its plain form (``to_plain``) is what a checkpoint keeps: {metre: [[count, bar, ...]]}.
+    """
+
+    def __init__(self, entries: dict[str, list[tuple[int, Form]]]) -> None:
+        self.entries = entries
+
+    @classmethod
+    def of(cls, melodies: Iterable[Melody]) -> FormBook:
+        """The forms of ``melodies`` (a melody shorter than two bars adds none)."""
+        counted: Counter[tuple[str, Form]] = Counter()
+        for melody in melodies:
+            form = repeated_bars(melody)
+            if len(form) >= 2:
+                counted[metre_name(melody.time_signature), form] += 1
+        entries: dict[str, list[tuple[int, Form]]] = {}
+        for (metre, form), count in counted.most_common(MAX_FORMS):
+            entries.setdefault(metre, []).append((count, form))
+        return cls(entries)
+
+    def to_plain(self) -> dict[str, list[list[int]]]:
+        return {metre: [[count, *form] for count, form in forms]
+                for metre, forms in self.entries.items()}
+
+    @classmethod
+    def from_plain(cls, plain: Any) -> FormBook:
+        """The book a checkpoint kept; MelodyError naming what is wrong with it."""
+        if not isinstance(plain, dict):
+            raise MelodyError("forms must be a table of metres")
+        entries: dict[str, list[tuple[int, Form]]] = {}
+        total = 0
+        for metre, rows in plain.items():
+            if not isinstance(metre, str) or not isinstance(rows, list):
+                raise MelodyError(f"forms: {metre!r} must name a metre and list forms")
+            for row in rows:
+                total += 1
+                if total > MAX_FORMS or not _plain_form(row):
+                    raise MelodyError(f"forms: {metre}: expected at most {MAX_FORMS:,} forms, "
+                                      "each a count and each bar's earlier repeat (-1: none)")
+                entries.setdefault(metre, []).append((row[0], tuple(row[1:])))
+        return cls(entries)
+
+    def draw(self, time_signature: Sequence[int], rng: random.Random) -> Form | None:
+        """A form of this metre drawn as often as it occurred; None if the book has none."""
+        forms = self.entries.get(metre_name(time_signature))
+        if not forms:
+            return None
+        return rng.choices([form for _, form in forms], [count for count, _ in forms])[0]
+
+
+def _plain_form(row: Any) -> bool:
+    if not isinstance(row, list) or not 2 <= len(row) <= MAX_FORM_BARS + 1:
+        return False
+    if not all(type(v) is int for v in row) or row[0] < 1:
+        return False
+    return all(NO_REPEAT <= v < k for k, v in enumerate(row[1:]))
