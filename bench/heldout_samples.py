@@ -4,14 +4,14 @@ once (issue 15).
     python bench/heldout_samples.py                              # the bundled model, seeds 0 and 1
     python bench/heldout_samples.py --top-p 1 --epsilon 0.002 --echo 1 --seeds 0 1 2 3
     python bench/heldout_samples.py --model other.pt --top-p 1 --seeds 0
+    python bench/heldout_samples.py --form 0 --seeds 0 1 2 3     # without a form plan
     python bench/heldout_samples.py --top-p 1 --epsilon 0.002 --memory 0.05 --out /tmp/e.json
 
 Each of the model's held-out Essen melodies (`--split valid`) that the model can read lends
 its first notes to one sample (seed SEED * 10000 + i for opening i, made as `generate` makes
-it: stopped at the end token, under the repetition guard); samples and the real melodies
-they open are compared by the two-sample test of `evaluate --samples` (paired folds), its
-AUC averaged over three classifier seeds. Also
-printed: the features that tell the two apart best on their own (univariate AUC), and how
+it: stopped at the end token, under the repetition guard, with its form plan); samples and
+the real melodies they open are compared by the two-sample test of `evaluate --samples`
+(paired folds), its AUC averaged over three classifier seeds. Also printed: the features that tell the two apart best on their own (univariate AUC), and how
 often a bar exactly repeats the bar 1, 2, 4 or 8 bars earlier (nearest earlier copy).
 Choices are made with this script on seeds other than the report seed of README (1000).
 Writes bench/results/heldout_samples.json. Each seed takes 2-3 minutes on one core.

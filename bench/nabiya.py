@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 
 from melodyrnn.codecs.notes import NoteCodec
+from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.music.notation import parse_file
@@ -144,10 +145,10 @@ SAMPLING_SEEDS = 10  # generate's default sampling, --rng-seed 0-9
 
 def sampled_exact(checkpoint, melody, primer_notes: int = 4) -> int:
     """Of SAMPLING_SEEDS sampled continuations of the first notes (``generate``'s default
-    sampling, MUSICAL), how many are the whole song exactly."""
+    sampling, MUSICAL, and form plan), how many are the whole song exactly."""
     primer = melody.with_notes(melody.notes[:primer_notes])
     return sum(continue_items(checkpoint, primer, len(melody) - primer_notes, MUSICAL,
-                              rng_seed=seed)[0].notes == melody.notes
+                              rng_seed=seed, form=FORM_WEIGHT)[0].notes == melody.notes
                for seed in range(SAMPLING_SEEDS))
 
 
