@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -162,22 +163,32 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
         # One generator per melody: melody i of a batch is what --rng-seed rng_seed + i gives
         # alone, so --num-outputs never changes the first melody.
         generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
-        plan = form_plan(checkpoint, primer, form, num_outputs, rng_seed) if form else None
+        plan = form_plan(checkpoint, primer, form, num_outputs, rng_seed,
+                         planned_bars(primer, constraints)) if form else None
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
                         constraints, generators, memory, echo, plan)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]
 
 
+def planned_bars(primer: Any, constraints: Constraints) -> int | None:
+    """How many bars (after the pickup) a melody of ``--bars`` will have; None without."""
+    if constraints.budget is None or not isinstance(primer, Melody):
+        return None
+    total = primer.total_duration + Fraction(constraints.budget).limit_denominator(10**6)
+    return round((total - primer.pickup) / primer.bar_length)
+
+
 def form_plan(checkpoint: Checkpoint, primer: Any, weight: float, rows: int,
-              rng_seed: int = 0) -> FormPlan | None:
+              rng_seed: int = 0, bars: int | None = None) -> FormPlan | None:
     """A plan of repeated bars for each of ``rows`` continuations of ``primer``: row i follows
-    a training tune's form of the primer's metre, drawn with seed ``rng_seed + i``; None where
-    the model kept no forms (text, series, older models)."""
+    a training tune's form of the primer's metre, drawn with seed ``rng_seed + i`` (from the
+    tunes of ``bars`` bars where some have as many); None where the model kept no forms
+    (text, series, older models)."""
     plain, codec = checkpoint.metadata.get("forms"), checkpoint.codec
     if not plain or not isinstance(primer, Melody) or not hasattr(codec, "notes_for"):
         return None
     book = FormBook.from_plain(plain)
-    forms = [book.draw(primer.time_signature, random.Random(f"form {rng_seed + i}"))
+    forms = [book.draw(primer.time_signature, random.Random(f"form {rng_seed + i}"), bars)
              for i in range(rows)]
     durations = [None if n is None else n.duration for n in codec.notes_for(primer)]
     return FormPlan(weight, forms, durations, primer.pickup, primer.bar_length)

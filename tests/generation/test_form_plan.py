@@ -14,10 +14,11 @@ from melodyrnn.errors import CheckpointError, MelodyError
 from melodyrnn.generation.decoding import generate
 from melodyrnn.generation.form import FormPlan
 from melodyrnn.generation.sampling import Sampling
+from melodyrnn.generation.steering import Steering
 from melodyrnn.models import checkpoint as ckpt
 from melodyrnn.music.form import NO_REPEAT, FormBook, bar_contents, repeated_bars
 from melodyrnn.music.notation import parse_tokens
-from melodyrnn.pipeline import continue_items, form_plan
+from melodyrnn.pipeline import continue_items, form_plan, planned_bars
 
 VOCAB = 10
 END = 9
@@ -154,3 +155,21 @@ def test_cli_form_asked_of_a_model_without_forms_says_so(nabiya_fit, tmp_path):
     assert run(*base)  # the default weight: samples without a plan
     refused = run(*base, "--form", "2", ok=False)
     assert "--form" in refused.output and "keeps no forms" in refused.output
+
+
+def test_with_bars_the_plan_counts_the_bars_the_melody_will_have():
+    primer = dataclasses.replace(parse_tokens("g8 e8 e4 f8"), time_signature=(2, 4))
+    model = ckpt.load(ckpt.BUNDLED_PATH)
+    constraints = Steering(bars=8).constraints(model.codec, primer)
+    # the seed's bar, the bar its f8 opens, and eight more
+    assert planned_bars(primer, constraints) == 10
+    assert planned_bars(primer, Steering().constraints(model.codec, primer)) is None
+    (row,) = form_plan(model, primer, 2.0, 1, rng_seed=0, bars=10).rows
+    assert len(row.form) == 10
+
+
+def test_cli_generate_says_which_bars_the_borrowed_form_repeats():
+    args = ["generate", "--seed", "g8 e8 e4 f8", "--rng-seed", "7"]
+    said = run(*args).stderr
+    assert "borrowed form" in said and "bar 5 repeats bar 1" in said
+    assert "borrowed form" not in run(*args, "--form", "0").stderr

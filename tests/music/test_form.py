@@ -9,7 +9,7 @@ from fractions import Fraction as Fr
 import pytest
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.music.form import MAX_FORMS, NO_REPEAT, FormBook, repeated_bars
+from melodyrnn.music.form import MAX_FORMS, NO_REPEAT, FormBook, describe_form, repeated_bars
 from melodyrnn.music.melody import Melody, Note
 
 Q = Fr(1)
@@ -72,3 +72,21 @@ def test_forms_are_drawn_as_often_as_they_occurred_and_only_in_their_metre():
 def test_a_malformed_book_is_refused_by_name(plain):
     with pytest.raises(MelodyError, match="forms"):
         FormBook.from_plain(plain)
+
+
+def test_a_length_in_bars_draws_from_tunes_of_that_length_first():
+    book = FormBook({"2/4": [(5, (-1, 0)), (1, (-1, -1, 0, 1)), (1, (-1, -1, -1, 0, 1, 2))]})
+    rng = random.Random(0)
+    assert {book.draw((2, 4), rng, bars=4) for _ in range(50)} == {(-1, -1, 0, 1)}
+    # no tune of 5 bars: the longer one, cut to 5
+    assert {book.draw((2, 4), rng, bars=5) for _ in range(50)} == {(-1, -1, -1, 0, 1)}
+    # none as long as 9: any of them, as often as they occurred
+    assert len({book.draw((2, 4), rng, bars=9) for _ in range(200)}) == 3
+
+
+def test_forms_are_described_in_bars_as_musicians_count_them():
+    assert describe_form((NO_REPEAT, NO_REPEAT, 0, NO_REPEAT, 2)) == \
+        "bar 3 repeats bar 1, bar 5 repeats bar 3"
+    assert describe_form((NO_REPEAT, NO_REPEAT, 0, NO_REPEAT, 2), first_bar=3) == \
+        "bar 5 repeats bar 3"
+    assert describe_form((NO_REPEAT, NO_REPEAT)) == ""

@@ -167,10 +167,13 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
                       key=f"{steering.key} {steering.mode}" if key_tonic else None, tempo=bpm)
     constraints = steering.constraints(checkpoint.codec, primer)
     cap = length if bars is None else _bars_cap(bars)
+    weight = 0.0 if beam else form_weight(checkpoint, form)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
-                              constraints, beam, memory, echo,
-                              0.0 if beam else form_weight(checkpoint, form))
+                              constraints, beam, memory, echo, weight)
     _report_endings(melodies, len(primer), length if bars is None else None)
+    if weight:
+        _report_form(checkpoint, primer, melodies[0], weight, rng_seed, constraints,
+                     len(melodies) > 1)
     key_known = "key" in known or key_tonic is not None
     melodies = [_labelled(m, primer, key_known, i, len(melodies))
                 for i, m in enumerate(melodies, 1)]
@@ -191,6 +194,27 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
 BARS_TOKEN_CAP = 10_000  # with --bars the bar count ends generation; this only bounds it
 _SEED_HEADERS = {"time": "time_signature", "key": "key", "tempo": "tempo", "partial": "pickup"}
 TOKENS_PER_BAR = 128  # more than any bar of real notes holds
+
+
+def _report_form(checkpoint, primer, melody, weight: float, rng_seed: int,
+                 constraints, several: bool) -> None:
+    """Say on stderr which bars the first melody's borrowed form repeats (nothing if none
+    falls after the seed)."""
+    from melodyrnn.music.form import describe_form
+    from melodyrnn.pipeline import form_plan, planned_bars
+
+    plan = form_plan(checkpoint, primer, weight, 1, rng_seed, planned_bars(primer, constraints))
+    form = plan.rows[0].form if plan is not None else None
+    if not form:
+        return
+    bar = primer.bar_length
+    seeded = max(0, int((primer.total_duration - primer.pickup) // bar))
+    spanned = -(-(melody.total_duration - melody.pickup) // bar)
+    repeats = describe_form(form[:int(spanned)], first_bar=seeded)
+    if repeats:
+        whose = "melody 1's borrowed form" if several else "borrowed form"
+        note(f"{whose} (a training tune's, leant on by --form {weight:g}; 0 for none): "
+             f"{repeats}")
 
 
 def _bars_cap(bars: int) -> int:

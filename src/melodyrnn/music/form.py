@@ -98,12 +98,27 @@ class FormBook:
                 entries.setdefault(metre, []).append((row[0], tuple(row[1:])))
         return cls(entries)
 
-    def draw(self, time_signature: Sequence[int], rng: random.Random) -> Form | None:
-        """A form of this metre drawn as often as it occurred; None if the book has none."""
+    def draw(self, time_signature: Sequence[int], rng: random.Random,
+             bars: int | None = None) -> Form | None:
+        """A form of this metre drawn as often as it occurred; None if the book has none.
+
+        With ``bars``, from the tunes of exactly that many bars if there are any, else from
+        the longer ones (cut to ``bars``), else from all.
+        """
         forms = self.entries.get(metre_name(time_signature))
         if not forms:
             return None
+        if bars is not None:
+            forms = ([(n, f) for n, f in forms if len(f) == bars]
+                     or [(n, f[:bars]) for n, f in forms if len(f) > bars] or forms)
         return rng.choices([form for _, form in forms], [count for count, _ in forms])[0]
+
+
+def describe_form(form: Form, first_bar: int = 0) -> str:
+    """The repeats of a form as a musician counts bars (the first full bar is bar 1), from
+    bar ``first_bar`` on: 'bar 5 repeats bar 1, bar 6 repeats bar 2'; '' if none."""
+    return ", ".join(f"bar {k + 1} repeats bar {j + 1}"
+                     for k, j in enumerate(form) if j != NO_REPEAT and k >= first_bar)
 
 
 def _plain_form(row: Any) -> bool:
