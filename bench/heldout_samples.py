@@ -11,8 +11,9 @@ Each of the model's held-out Essen melodies (`--split valid`) that the model can
 its first notes to one sample (seed SEED * 10000 + i for opening i, made as `generate` makes
 it: stopped at the end token, under the repetition guard, with its form plan); samples and
 the real melodies they open are compared by the two-sample test of `evaluate --samples`
-(paired folds), its AUC averaged over three classifier seeds. Also printed: the features that tell the two apart best on their own (univariate AUC), and how
-often a bar exactly repeats the bar 1, 2, 4 or 8 bars earlier (nearest earlier copy).
+(paired folds), its AUC averaged over three classifier seeds. Also printed: the features
+that tell the two apart best on their own (univariate AUC), and how often a bar exactly
+repeats the bar 1, 2, 4 or 8 bars earlier (nearest earlier copy).
 Choices are made with this script on seeds other than the report seed of README (1000).
 Writes bench/results/heldout_samples.json. Each seed takes 2-3 minutes on one core.
 """

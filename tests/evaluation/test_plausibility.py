@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -70,6 +71,17 @@ def test_more_samples_than_melodies_reuse_openings_but_not_real_melodies(tunes):
     judged = judge(tunes[:12], tunes, uniform_generator, 20, WIDTH, seed=0)
     assert judged.tests["samples vs real"].sizes == (20, 12)
     assert judged.tests["real vs real"].sizes == (6, 6)
+
+
+def test_too_few_melodies_for_the_trees_to_split_give_no_interval_and_say_so(tunes):
+    judged = judge(tunes[:12], tunes, uniform_generator, 12, WIDTH, seed=0)
+    alike = judged.tests["real vs real"]
+    assert alike.sizes == (6, 6) and alike.too_few_to_learn and alike.to_dict()["too_few_to_learn"]
+    shown = format_tests(judged.tests)
+    assert re.search(r"real vs real    AUC \d\.\d{3}, no interval: 6 vs 6 melodies are too few "
+                     r"for the classifier to learn from \(about 25 or more on each side\)", shown)
+    assert not judge(tunes, tunes, uniform_generator, 30, WIDTH, seed=0).tests[
+        "samples vs real"].too_few_to_learn
 
 
 def test_too_few_melodies_leave_a_test_out_and_say_so(tunes):

@@ -27,7 +27,14 @@ from melodyrnn.errors import MelodyError
 from melodyrnn.evaluation.markov import MarkovChain
 from melodyrnn.evaluation.melodyfeatures import FEATURES
 from melodyrnn.evaluation.samplestats import compare
-from melodyrnn.evaluation.twosample import CLASSIFIER, FOLDS, LEVEL, TwoSampleResult, two_sample_test
+from melodyrnn.evaluation.twosample import (
+    CLASSIFIER,
+    ENOUGH_TO_SPLIT,
+    FOLDS,
+    LEVEL,
+    TwoSampleResult,
+    two_sample_test,
+)
 from melodyrnn.music.melody import Melody
 
 # (opening, most notes to add, sample number) -> the opening continued
@@ -101,6 +108,10 @@ def format_tests(tests: dict[str, TwoSampleResult | None]) -> str:
     for name, result in tests.items():
         if result is None:
             lines.append(f"  {name:15} not run: needs at least {FOLDS} melodies on each side")
+        elif result.too_few_to_learn:  # its interval would claim a certainty it lacks
+            lines.append(f"  {name:15} AUC {result.auc:.3f}, no interval: {result.sizes[0]} vs "
+                         f"{result.sizes[1]} melodies are too few for the classifier to learn "
+                         f"from (about {ENOUGH_TO_SPLIT} or more on each side)")
         else:
             lines.append(f"  {name:15} AUC {result.auc:.3f} [{result.low:.3f}, {result.high:.3f}]"
                          f"  ({result.sizes[0]} vs {result.sizes[1]} melodies)")

@@ -29,6 +29,8 @@ from melodyrnn.music.melody import Melody
 FOLDS = 5
 LEVEL = 0.95
 CLASSIFIER = "gradient-boosted trees"
+MIN_LEAF = 20  # melodies per leaf of a tree (scikit-learn's default)
+ENOUGH_TO_SPLIT = 25  # melodies a side before a fold's trees can split at all (2 leaves)
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,12 @@ class TwoSampleResult:
     low: float
     high: float
     sizes: tuple[int, int]
+    too_few_to_learn: bool = False  # too few to split: the scores are only the folds' priors
 
     def to_dict(self) -> dict[str, object]:
         """Plain-dict form for JSON."""
         return {"auc": self.auc, "ci_low": self.low, "ci_high": self.high,
-                "sizes": list(self.sizes)}
+                "sizes": list(self.sizes), "too_few_to_learn": self.too_few_to_learn}
 
 
 def _midranks(values: np.ndarray) -> np.ndarray:
@@ -75,7 +78,7 @@ def out_of_fold_scores(features: np.ndarray, labels: np.ndarray, folds: int = FO
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-    classifier = HistGradientBoostingClassifier(random_state=seed)
+    classifier = HistGradientBoostingClassifier(min_samples_leaf=MIN_LEAF, random_state=seed)
     kind = StratifiedKFold if groups is None else StratifiedGroupKFold
     splitter = kind(n_splits=folds, shuffle=True, random_state=seed)
     # One thread: on a busy machine OpenMP's thread hand-offs cost 10-30x the work itself.
@@ -100,4 +103,6 @@ def two_sample_test(first: Sequence[Melody], second: Sequence[Melody], folds: in
     groups = None if pairs is None else np.array([*pairs, *range(len(second))])
     scores = out_of_fold_scores(features, labels, folds, seed, groups)
     auc, low, high = delong(scores[labels == 1], scores[labels == 0], level)
-    return TwoSampleResult(auc, low, high, (len(first), len(second)))
+    trained_on = len(labels) * (folds - 1) // folds  # melodies each fold's classifier sees
+    return TwoSampleResult(auc, low, high, (len(first), len(second)),
+                           too_few_to_learn=trained_on < 2 * MIN_LEAF)
