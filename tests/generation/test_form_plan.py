@@ -169,7 +169,7 @@ def test_with_bars_the_plan_counts_the_bars_the_melody_will_have():
 
 
 def test_cli_generate_says_which_bars_the_borrowed_form_repeats():
-    args = ["generate", "--seed", "g8 e8 e4 f8", "--rng-seed", "7"]
+    args = ["generate", "--model", ckpt.BUNDLED_PATH, "--seed", "g8 e8 e4 f8", "--rng-seed", "7"]
     said = run(*args).stderr
     assert "borrowed form" in said and "bar 5 repeats bar 1" in said
     assert "borrowed form" not in run(*args, "--form", "0").stderr
