@@ -80,6 +80,18 @@ def test_abc_book_gives_one_melody_per_tune_and_rejects_empty_ones(tmp_path):
     assert third.notes[-1] == Note(81, Fr(5, 2))
 
 
+def test_an_abc_note_music21_cannot_read_rejects_its_tune_instead_of_becoming_c(tmp_path,
+                                                                                capfd):
+    path = tmp_path / "odd.abc"
+    path.write_text("X:1\nT:Odd\nM:2/4\nL:1/8\nK:G\nGA Bc | d2 B2 | ~~ G3 | G4 |]\n"
+                    "X:2\nT:Fine\nM:2/4\nL:1/8\nK:G\nGA Bc | d2 B2 |]\n")
+    odd, fine = readers.read_pieces(path)
+    assert isinstance(odd, Rejection) and odd.source.endswith("odd.abc#X:1")
+    assert odd.reason == "'~~' is not an ABC note (music21 would have read it as C)"
+    assert [n.pitch for n in fine.notes] == [67, 69, 71, 72, 74, 71]
+    assert "assuming C" not in capfd.readouterr().err  # said once, as the rejection
+
+
 def test_musicxml_skyline_ties_grace_notes_and_parts(tmp_path):
     from music21 import key, meter, note, stream, tie
 

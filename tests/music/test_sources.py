@@ -111,8 +111,10 @@ def test_corpus_book_and_bach_soprano(tmp_path):
     assert result.melodies[0].key == "D major" and not result.rejected
     [chorale] = load(["corpus:bach/bwv1.6"], options(tmp_path), progress=False).melodies
     assert chorale.notes[0].pitch == 65  # the soprano's F4, not the horn's descant
-    with pytest.raises(MelodyError, match="unknown corpus"):
+    with pytest.raises(MelodyError, match=r"^corpus:nope: unknown corpus"):
         load(["corpus:nope"], options(tmp_path), progress=False)
+    with pytest.raises(MelodyError, match=r"^corpus:\.\./\.\./etc: '\.\.': unknown corpus"):
+        load(["corpus:../../etc"], options(tmp_path), progress=False)  # named as written
     with pytest.raises(MelodyError, match=r"no book 'nope'.*kinder"):
         load(["corpus:essen/nope"], options(tmp_path), progress=False)
 

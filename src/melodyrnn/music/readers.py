@@ -9,9 +9,11 @@ score has to be parsed, since the import alone takes most of a second.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,10 +33,10 @@ from melodyrnn.music.melody import (
     length_problem,
     metre_problem,
 )
-from melodyrnn.music.notation import DURATION_VALUES, parse_file
+from melodyrnn.music.notation import DURATION_VALUES, parse_file, shown
 from melodyrnn.music.quantize import DEFAULT_QUANTIZE, Event, events_to_line, parse_quantize
 
-READER_VERSION = 9  # bump when extraction changes, so cached melodies are parsed again
+READER_VERSION = 10  # bump when extraction changes, so cached melodies are parsed again
 DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
 SCORE_FORMATS = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
                  ".krn": "humdrum", ".abc": "abc"}
@@ -48,6 +50,7 @@ _ABC_COMMON_TIME = {"C": (4, 4), "C|": (2, 2)}
 # made music21 allocate gigabytes within the time limit.
 _ABC_ANY_METRE = re.compile(r"(?:^|\[)M:[ \t]*(\d+)[ \t]*/[ \t]*(\d+)", re.MULTILINE)
 _XML_METRE = re.compile(r"<beats>([^<]{0,40})</beats>\s*<beat-type>([^<]{0,40})</beat-type>")
+_GUESSED_PITCH = re.compile(r"Could not get pitch information from note:\s*(?P<note>.*?), assuming C")
 _ABC_KEY = re.compile(r"(?m)^K:[ \t]*(?:[A-Ga-g][#b]?)?[ \t]*(?P<mode>[A-Za-z]+)?")
 
 
@@ -329,12 +332,21 @@ def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
     m21 = _music21()
     from music21.abcFormat import translate
 
+    said = io.StringIO()
     try:
-        handler = m21.abcFormat.ABCHandler()
-        handler.process(text)
-        score = translate.abcToStreamScore(handler)
+        with contextlib.redirect_stderr(said):  # music21's warnings, read below
+            handler = m21.abcFormat.ABCHandler()
+            handler.process(text)
+            score = translate.abcToStreamScore(handler)
     except Exception as err:  # music21 raises many kinds on malformed ABC
         return Rejection(source, f"unparseable ABC: {_describe(err)}")
+    finally:
+        warnings = said.getvalue()
+    guessed = _GUESSED_PITCH.search(warnings)
+    if guessed:  # music21 read a note it could not understand as C: not the tune written
+        return Rejection(source, f"'{shown(guessed['note'].strip())}' is not an ABC note "
+                                 "(music21 would have read it as C)")
+    sys.stderr.write(warnings)
     key_line = _ABC_KEY.search(text)
     mode_given = not key_line or bool(key_line["mode"])
     pieces = melodies_from_score(score, source, quantize=quantize, part=part,

@@ -184,12 +184,14 @@ def corpus_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "corpus"
 
 
-def _lookup_corpus(name: str) -> Corpus:
+def _lookup_corpus(name: str, spec: str) -> Corpus:
+    """The corpus ``name`` (the part of ``corpus:SPEC`` before any /BOOK)."""
     wanted = name.lower()
     for corpus in CORPORA.values():
         if wanted in (corpus.name, corpus.folder.lower()):
             return corpus
-    raise MelodyError(f"corpus:{name}: unknown corpus: expected one of "
+    shown = f"corpus:{spec}" if spec == name else f"corpus:{spec}: '{name}'"
+    raise MelodyError(f"{shown}: unknown corpus: expected one of "
                       f"{', '.join(CORPORA)} or essen/BOOK (see 'melodyrnn data list-corpora')")
 
 
@@ -199,7 +201,7 @@ def _book_name(stem: str) -> str:
 
 def _corpus_files(spec: str) -> list[_File]:
     name, _, book = spec.partition("/")
-    corpus = _lookup_corpus(name)
+    corpus = _lookup_corpus(name, spec)
     folder = corpus_root() / corpus.folder
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in corpus.suffixes
                    and not p.stem.lower().startswith(corpus.exclude))
