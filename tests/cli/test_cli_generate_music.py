@@ -96,6 +96,20 @@ def test_the_end_token_stops_a_melody_and_says_so(model):
         result.stderr
 
 
+def test_a_melody_its_end_token_stops_mid_bar_ends_on_a_bar_line_with_a_closing_rest():
+    args = ["generate", "--model", ckpt.BUNDLED_PATH, "--seed", "g8 e8 e4 f8", "--rng-seed"]
+    ended = closed = 0
+    for rng_seed in range(8):
+        result = run(*args, rng_seed)
+        (melody,) = melodies_of(result)
+        if "ended at the model's end token" not in result.stderr:
+            continue  # cut by --length: it ends where the cap falls
+        ended += 1
+        assert melody.position_in_bar(melody.total_duration) == 0, rng_seed  # no pickup
+        closed += melody.notes[-1].is_rest
+    assert ended >= 4 and closed >= 1  # some stopped mid-bar: the rest is what closed them
+
+
 def test_without_a_seed_generation_starts_from_a_real_opening_drawn_by_the_rng_seed(model):
     first = run("generate", "--model", model, "--length", "8", "--rng-seed", "0")
     again = run("generate", "--model", model, "--length", "8", "--rng-seed", "0")

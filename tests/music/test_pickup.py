@@ -82,3 +82,25 @@ def test_midi_first_note_after_the_bar_line_is_a_pickup(tmp_path):
 
 def test_a_whole_bar_pickup_is_no_pickup():
     assert Melody((Note(60, Fr(1)),), time_signature=(2, 4), pickup=Fr(2)).pickup == 0
+
+
+@pytest.mark.parametrize("notes, pickup, metre, rest", [
+    ((Fr(2), Fr(1)), Fr(0), (2, 4), Fr(1)),          # c2 d4: a quarter rest closes the bar
+    ((Fr(2), Fr(2)), Fr(0), (2, 4), None),            # already on the bar line
+    # after a pickup of 1.5 in 3/4, the last bar and the pickup make a whole bar at 6
+    ((Fr(3, 2), Fr(2), Fr(3, 2)), Fr(3, 2), (3, 4), Fr(1)),
+    # the pickup's complement (6) comes before the next bar line (7)
+    ((Fr(1), Fr(3), Fr(1, 2)), Fr(1), (3, 4), Fr(3, 2)),
+    # past the complement (3) the next bar line (4) closes it
+    ((Fr(1), Fr(2), Fr(1, 2)), Fr(1), (3, 4), Fr(1, 2)),
+])
+def test_the_last_bar_is_closed_by_a_rest_to_the_bar_line_or_the_pickup_complement(
+        notes, pickup, metre, rest):
+    melody = Melody(tuple(Note(60, d) for d in notes), time_signature=metre, pickup=pickup)
+    closed = melody.with_last_bar_closed()
+    if rest is None:
+        assert closed == melody
+    else:
+        assert closed.notes[:-1] == melody.notes and closed.notes[-1] == Note.rest(rest)
+        end = closed.total_duration
+        assert end % closed.bar_length == 0 or closed.position_in_bar(end) == 0

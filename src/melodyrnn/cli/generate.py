@@ -171,6 +171,9 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
                               constraints, beam, memory, echo, weight)
     _report_endings(melodies, len(primer), length if bars is None else None)
+    if bars is None:  # a melody its end token finished mid-bar gets a rest to the bar line
+        melodies = [m.with_last_bar_closed() if len(m) - len(primer) < length else m
+                    for m in melodies]
     if weight:
         _report_form(checkpoint, primer, melodies[0], weight, rng_seed, constraints,
                      len(melodies) > 1)

@@ -173,3 +173,15 @@ class Melody:
     def transposed(self, semitones: int) -> Melody:
         """The melody moved by a number of semitones."""
         return self.with_notes([n.transposed(semitones) for n in self.notes])
+
+    def with_last_bar_closed(self) -> Melody:
+        """The melody with a rest that closes its last bar: up to the next bar line or, after
+        a pickup, to where the last bar and the pickup make a whole bar, whichever comes
+        first (as folk transcriptions end: Essen writes `F2z` after a three-eighth pickup).
+        Unchanged if it already ends there or holds no notes."""
+        total, bar = self.total_duration, self.bar_length
+        if not self.notes:
+            return self
+        ends = [start + -(-(total - start) // bar) * bar for start in (Fraction(0), self.pickup)]
+        rest = min(ends) - total
+        return self.with_notes([*self.notes, Note.rest(rest)]) if rest else self
