@@ -122,6 +122,33 @@ def test_musicxml_skyline_ties_grace_notes_and_parts(tmp_path):
     assert [n.pitch for n in alto.notes] == [69, 62]
 
 
+def test_music21_warnings_are_passed_on_one_line_each_naming_the_file(tmp_path, monkeypatch,
+                                                                      capfd):
+    import warnings
+
+    import music21
+
+    parse = music21.converter.parseData
+
+    def warning_parse(*args, **kwargs):
+        for _ in range(2):  # the same warning twice is said once
+            warnings.warn("Got a transposition\n   of 2", UserWarning, stacklevel=1)
+        for n in range(4):
+            warnings.warn(f"odd thing {n}", UserWarning, stacklevel=1)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(music21.converter, "parseData", warning_parse)
+    path = tmp_path / "tune.krn"
+    path.write_text("**kern\n*M3/4\n4g\n4a\n4b\n=\n2.cc\n*-\n")
+    [melody] = readers.read(path)
+    assert [n.pitch for n in melody.notes] == [67, 69, 71, 72]
+    said = capfd.readouterr().err.splitlines()
+    assert said == [f"{path}: music21 warns: Got a transposition of 2",
+                    f"{path}: music21 warns: odd thing 0",
+                    f"{path}: music21 warns: odd thing 1",
+                    f"{path}: music21 warns of 2 more things"]
+
+
 def test_kern_file(tmp_path):
     path = tmp_path / "tune.krn"
     path.write_text("**kern\n*M3/4\n*k[f#]\n4g\n4a\n4b\n=\n2.cc\n*-\n")

@@ -14,6 +14,7 @@ import io
 import math
 import re
 import sys
+import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +52,7 @@ _ABC_COMMON_TIME = {"C": (4, 4), "C|": (2, 2)}
 _ABC_ANY_METRE = re.compile(r"(?:^|\[)M:[ \t]*(\d+)[ \t]*/[ \t]*(\d+)", re.MULTILINE)
 _XML_METRE = re.compile(r"<beats>([^<]{0,40})</beats>\s*<beat-type>([^<]{0,40})</beat-type>")
 _GUESSED_PITCH = re.compile(r"Could not get pitch information from note:\s*(?P<note>.*?), assuming C")
+_WARNING_HEADER = re.compile(r"^\w+: WARNING:\s*")  # how music21's environment prefixes them
 _ABC_KEY = re.compile(r"(?m)^K:[ \t]*(?:[A-Ga-g][#b]?)?[ \t]*(?P<mode>[A-Za-z]+)?")
 
 
@@ -341,12 +343,12 @@ def read_abc_tune(text: str, source: str, *, quantize: str = DEFAULT_QUANTIZE,
     except Exception as err:  # music21 raises many kinds on malformed ABC
         return Rejection(source, f"unparseable ABC: {_describe(err)}")
     finally:
-        warnings = said.getvalue()
-    guessed = _GUESSED_PITCH.search(warnings)
+        warned = said.getvalue()
+    guessed = _GUESSED_PITCH.search(warned)
     if guessed:  # music21 read a note it could not understand as C: not the tune written
         return Rejection(source, f"'{shown(guessed['note'].strip())}' is not an ABC note "
                                  "(music21 would have read it as C)")
-    sys.stderr.write(warnings)
+    pass_on_warnings(warned.splitlines(), source)
     key_line = _ABC_KEY.search(text)
     mode_given = not key_line or bool(key_line["mode"])
     pieces = melodies_from_score(score, source, quantize=quantize, part=part,
@@ -449,10 +451,29 @@ def parse_score(path: str | Path):
     problem = declared_metre_problem(text, fmt) if fmt in ("musicxml", "abc") else None
     if problem:
         raise MelodyError(f"{path}: {problem}")
-    try:
-        return m21.converter.parseData(text, format=fmt, forceSource=True)
-    except Exception as err:  # music21 raises many kinds on malformed scores
-        raise MelodyError(f"{path}: unparseable {fmt}: {_describe(err)}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            score = m21.converter.parseData(text, format=fmt, forceSource=True)
+        except Exception as err:  # music21 raises many kinds on malformed scores
+            raise MelodyError(f"{path}: unparseable {fmt}: {_describe(err)}") from None
+    pass_on_warnings([str(w.message) for w in caught], str(path))
+    return score
+
+
+MAX_WARNINGS_SHOWN = 3
+
+
+def pass_on_warnings(messages: Sequence[str], source: str) -> None:
+    """music21's warnings about a file, each distinct one on one line of stderr naming the
+    file (music21 prints them over several lines, with its own source code)."""
+    said = (_WARNING_HEADER.sub("", " ".join(m.split())) for m in messages if m.strip())
+    distinct = list(dict.fromkeys(said))
+    for message in distinct[:MAX_WARNINGS_SHOWN]:
+        sys.stderr.write(f"{source}: music21 warns: {shown(message, 200)}\n")
+    if len(distinct) > MAX_WARNINGS_SHOWN:
+        sys.stderr.write(f"{source}: music21 warns of {len(distinct) - MAX_WARNINGS_SHOWN} "
+                         "more things\n")
 
 
 def _score_text(data: bytes, fmt: str) -> str:
