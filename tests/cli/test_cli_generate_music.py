@@ -110,6 +110,18 @@ def test_a_melody_its_end_token_stops_mid_bar_ends_on_a_bar_line_with_a_closing_
     assert ended >= 4 and closed >= 1  # some stopped mid-bar: the rest is what closed them
 
 
+def test_a_model_that_ends_melodies_itself_is_capped_at_256_new_notes_by_default(model):
+    result = run("generate", "--model", ckpt.BUNDLED_PATH, "--seed", "d'8 g'8 g'8 a'8",
+                 "--rng-seed", "11")
+    (melody,) = melodies_of(result)
+    assert len(melody) - 4 > 50  # where a cap of 50 used to cut it mid-phrase
+    assert "ended at the model's end token after" in result.stderr
+    assert "(at most 256 without --length; --no-stop goes on)" in result.stderr
+    unstopped = run("generate", "--model", ckpt.BUNDLED_PATH, "--seed", "d'8 g'8 g'8 a'8",
+                    "--no-stop")
+    assert len(melodies_of(unstopped)[0]) == 4 + 50  # without the end token: 50 notes
+
+
 def test_without_a_seed_generation_starts_from_a_real_opening_drawn_by_the_rng_seed(model):
     first = run("generate", "--model", model, "--length", "8", "--rng-seed", "0")
     again = run("generate", "--model", model, "--length", "8", "--rng-seed", "0")

@@ -35,6 +35,8 @@ MAX_BARS = 1_000
 MAX_OUTPUTS = 256  # melodies generated together
 MAX_TOKENS = 1_000_000  # --length x --num-outputs
 MAX_BEAM = 64
+DEFAULT_LENGTH = 50  # 나비야: 54 notes from a four-note seed
+ENDING_LENGTH = 256  # the cap for a model that ends melodies itself (Essen: 99.9% shorter)
 
 
 @click.command()
@@ -45,8 +47,11 @@ MAX_BEAM = 64
                    "Default: the opening of a training melody kept in the model, drawn "
                    "with --rng-seed (older models: the first training song's; text: the "
                    "training text's opening).")
-@click.option("--length", default=50, show_default=True, type=click.IntRange(0, MAX_LENGTH),
-              help="New notes to generate.")
+@click.option("--length", default=None, type=click.IntRange(0, MAX_LENGTH),
+              help="New notes to generate: at most this many for a model that ends melodies "
+                   "itself (an end token; see --no-stop), this many otherwise. Default: "
+                   f"{ENDING_LENGTH} for a model with an end token, {DEFAULT_LENGTH} for one "
+                   f"without. Limits: 0 to {MAX_LENGTH}.")
 @config_options(Sampling, defaults=asdict(MUSICAL))
 @click.option("--beam", default=0, show_default=True, type=click.IntRange(0, MAX_BEAM),
               help="Beam search of this width for the most probable continuation "
@@ -107,7 +112,8 @@ MAX_BEAM = 64
               help="Play the (first) melody: to --port, else through the sound device.")
 @click.option("--port", default=None, help="MIDI output port (name or number) for --play.")
 @midi_options
-def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperature: float,
+def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
+             temperature: float,
              top_k: int, top_p: float, epsilon: float, beam: int, memory: float, echo: float,
              form: float, num_outputs: int,
              rng_seed: int, key_tonic: str | None, mode: str, pitch_range: str | None, bars: int | None,
@@ -123,7 +129,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     melodyrnn generate --primer tune.mid --key G --range D4:D6 --bars 8 -o new.musicxml
     """
     check_positive(num_outputs=num_outputs, primer_notes=primer_notes)
-    if length < 0:
+    if length is not None and length < 0:
         raise click.BadParameter("expected 0 or more", param_hint="--length")
     if beam < 0:
         raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
@@ -147,7 +153,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
     if given("mode") and not key_tonic:
         raise click.UsageError(f"--mode {mode}: only with --key (the scale's tonic, e.g. "
                                f"--key A --mode {mode})")
-    tokens = num_outputs * (length if bars is None else _bars_cap(bars))
+    most = ENDING_LENGTH if length is None else length  # the default is at most this
+    tokens = num_outputs * (most if bars is None else _bars_cap(bars))
     if tokens > MAX_TOKENS:
         raise click.UsageError(f"--length x --num-outputs: {tokens:,} notes: expected at most "
                                f"{MAX_TOKENS:,} in one command")
@@ -166,11 +173,15 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int, temperat
                       time_signature=_parse_time(time_signature) if time_signature else None,
                       key=f"{steering.key} {steering.mode}" if key_tonic else None, tempo=bpm)
     constraints = steering.constraints(checkpoint.codec, primer)
+    stops = checkpoint.codec.end_id is not None and not no_stop and bars is None
+    chosen = length is not None
+    if length is None:
+        length = ENDING_LENGTH if stops else DEFAULT_LENGTH
     cap = length if bars is None else _bars_cap(bars)
     weight = 0.0 if beam else form_weight(checkpoint, form)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
                               constraints, beam, memory, echo, weight)
-    _report_endings(melodies, len(primer), length if bars is None else None)
+    _report_endings(melodies, len(primer), length if bars is None else None, chosen)
     if bars is None:  # a melody its end token finished mid-bar gets a rest to the bar line
         melodies = [m.with_last_bar_closed() if len(m) - len(primer) < length else m
                     for m in melodies]
@@ -312,16 +323,18 @@ def _labelled(melody, primer, key_known: bool, number: int, count: int):
                    title=f"After {primer.title}" + (f" ({number})" if count > 1 else ""))
 
 
-def _report_endings(melodies, primer_length: int, cap: int | None) -> None:
-    """Say on stderr when the model's end token finished a melody before the --length cap."""
+def _report_endings(melodies, primer_length: int, cap: int | None, chosen: bool) -> None:
+    """Say on stderr when the model's end token finished a melody before the cap (the
+    --length given, if ``chosen``)."""
     if cap is None:
         return
     for number, melody in enumerate(melodies, 1):
         new = len(melody) - primer_length
         if new < cap:
             which = f"melody {number}" if len(melodies) > 1 else "the melody"
+            cap_is = f"--length {cap} is a cap" if chosen else f"at most {cap} without --length"
             note(f"{which} ended at the model's end token after {new} new notes "
-                 f"(--length {cap} is a cap; --no-stop goes on)")
+                 f"({cap_is}; --no-stop goes on)")
 
 
 def _key_tonic(text: str | None) -> str | None:

@@ -252,7 +252,10 @@ def train_series(sources: tuple[str, ...], columns: str | None = None,
 
 # --- generate --------------------------------------------------------------------------------
 
-def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, length: int = 50,
+TEXT_LENGTH = 50  # characters after the seed unless --length says
+
+def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None,
+                  length: int | None = None,
                   temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
                   epsilon: float = 0.0, num_outputs: int = 1, rng_seed: int = 0,
                   model_path: str | None = None, out: str | None = None, beam: int = 0, **_: Any) -> None:
@@ -260,6 +263,7 @@ def generate_text(more_seed: tuple[str, ...] = (), seed: str | None = None, leng
     from melodyrnn.generation.sampling import Sampling
     from melodyrnn.pipeline import continue_items
 
+    length = TEXT_LENGTH if length is None else length
     paths = _outputs(out, num_outputs, TEXT_SUFFIXES, tuple(model_files(model_path)))
     checkpoint = _model_of_kind(model_path, "text")
     primer = " ".join(([seed] if seed is not None else []) + list(more_seed))
