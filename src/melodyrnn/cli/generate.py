@@ -36,7 +36,7 @@ MAX_OUTPUTS = 256  # melodies generated together
 MAX_TOKENS = 1_000_000  # --length x --num-outputs
 MAX_BEAM = 64
 DEFAULT_LENGTH = 50  # 나비야: 54 notes from a four-note seed
-ENDING_LENGTH = 256  # the cap for a model that ends melodies itself (Essen: 99.9% shorter)
+ENDING_LENGTH = 256  # the cap for a model that ends melodies itself (99.8% of Essen is shorter)
 
 
 @click.command()
