@@ -90,3 +90,5 @@ def test_forms_are_described_in_bars_as_musicians_count_them():
     assert describe_form((NO_REPEAT, NO_REPEAT, 0, NO_REPEAT, 2), first_bar=3) == \
         "bar 5 repeats bar 3"
     assert describe_form((NO_REPEAT, NO_REPEAT)) == ""
+    long = (NO_REPEAT, *range(11))  # every bar repeats the one before
+    assert describe_form(long, most=2) == "bar 2 repeats bar 1, bar 3 repeats bar 2 and 9 more"

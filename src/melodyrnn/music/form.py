@@ -114,11 +114,14 @@ class FormBook:
         return rng.choices([form for _, form in forms], [count for count, _ in forms])[0]
 
 
-def describe_form(form: Form, first_bar: int = 0) -> str:
+def describe_form(form: Form, first_bar: int = 0, most: int = 8) -> str:
     """The repeats of a form as a musician counts bars (the first full bar is bar 1), from
-    bar ``first_bar`` on: 'bar 5 repeats bar 1, bar 6 repeats bar 2'; '' if none."""
-    return ", ".join(f"bar {k + 1} repeats bar {j + 1}"
-                     for k, j in enumerate(form) if j != NO_REPEAT and k >= first_bar)
+    bar ``first_bar`` on: 'bar 5 repeats bar 1, bar 6 repeats bar 2'; at most ``most`` of
+    them, then how many more; '' if none."""
+    said = [f"bar {k + 1} repeats bar {j + 1}"
+            for k, j in enumerate(form) if j != NO_REPEAT and k >= first_bar]
+    more = f" and {len(said) - most} more" if len(said) > most else ""
+    return ", ".join(said[:most]) + more
 
 
 def _plain_form(row: Any) -> bool:
