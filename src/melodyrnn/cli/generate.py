@@ -90,7 +90,8 @@ ENDING_LENGTH = 256  # the cap for a model that ends melodies itself (99.8% of E
               help="Time signature for --bars and the output, e.g. 3/4 "
                    "(default: the training data's).")
 @click.option("--no-stop", is_flag=True,
-              help="Do not stop at the model's end-of-melody token.")
+              help="Do not stop at the model's end-of-melody token (where a melody stops "
+                   "there mid-bar, a rest closes its last bar).")
 @click.option("--primer", "primer_file", default=None, type=click.Path(dir_okay=False),
               help="Start from the last --primer-notes notes of a file (.txt .mid .musicxml "
                    ".xml .mxl .abc) instead of --seed.")
