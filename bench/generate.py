@@ -4,7 +4,8 @@ In one run, for 1 and 2 PyTorch threads:
   1. batch 1: microseconds per sampled token of ``generate`` vs a bare loop over the same
      embedding, ``nn.LSTM`` and linear head that samples the same way (target: within 1.5x);
   2. ``--num-outputs 64`` vs 1: tokens per second of one batched ``generate`` call (target >= 20x).
-Also shown: ``generate`` with the CLI's steering constraints (--key, --range, --bars) on.
+Also shown: ``generate`` with the CLI's steering constraints (--key, --range, --bars) on,
+and with a form plan (``--form``: a bar-tracking step per token in Python) on.
 Prints one table and writes bench/results/generate.json.
 
     python bench/generate.py
@@ -18,12 +19,14 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import torch
 
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.generation.decoding import generate
+from melodyrnn.generation.form import FORM_WEIGHT, FormPlan
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.generation.steering import Steering
 from melodyrnn.models.config import ModelConfig
@@ -33,6 +36,7 @@ from melodyrnn.music.notation import note_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENS, BATCH, REPEATS = 400, 64, 7
+FORM = tuple(-1 if k < 2 else k - 2 for k in range(512))  # every bar repeats the one 2 back
 PRIMER = [1, 2, 3, 4]
 SAMPLING = Sampling(temperature=1.0)  # sampling, not argmax: what musicians use
 
@@ -69,10 +73,16 @@ def measure(threads: int) -> dict[str, float]:
                                       output_size=codec.vocab_size)).eval()
     embedding, lstm, head = model.encoder, model.core.rnn, model.head
 
-    def ours(outputs: int, constraints=None) -> Callable[[], None]:
+    def ours(outputs: int, constraints=None, planned: bool = False) -> Callable[[], None]:
         extra = {"constraints": constraints} if constraints is not None else {}
-        return lambda: generate(model, PRIMER, TOKENS, SAMPLING, num_outputs=outputs,
-                                generator=torch.Generator().manual_seed(0), **extra)
+
+        def run() -> None:
+            if planned:  # a fresh plan each run: it keeps where each row stands
+                extra["plan"] = FormPlan(FORM_WEIGHT, [FORM] * outputs, lengths, Fraction(0),
+                                         primer.bar_length)
+            generate(model, PRIMER, TOKENS, SAMPLING, num_outputs=outputs,
+                     generator=torch.Generator().manual_seed(0), **extra)
+        return run
 
     @torch.no_grad()
     def bare() -> None:
@@ -90,16 +100,19 @@ def measure(threads: int) -> dict[str, float]:
             _, state = lstm(x, state)
 
     primer = Melody(tuple(codec.notes[i] for i in PRIMER), time_signature=(3, 4))
+    lengths = [None if n is None else n.duration for n in codec.notes_for(primer)]
     # 10,000 bars: the budget never ends the run, so every variant makes TOKENS tokens
     steered = Steering(key="G", mode="major", pitch_range=(60, 79), bars=10_000
                        ).constraints(codec, primer)
     seconds = timed({"generate": ours(1), "bare": bare, "lstm": lstm_only,
-                     "steered": ours(1, steered), "batch": ours(BATCH)})
+                     "steered": ours(1, steered), "planned": ours(1, planned=True),
+                     "batch": ours(BATCH)})
     return {
         "generate_us_per_token": seconds["generate"] / TOKENS * 1e6,
         "bare_loop_us_per_token": seconds["bare"] / TOKENS * 1e6,
         "lstm_call_only_us_per_token": seconds["lstm"] / TOKENS * 1e6,
         "steered_us_per_token": seconds["steered"] / TOKENS * 1e6,
+        "planned_us_per_token": seconds["planned"] / TOKENS * 1e6,
         "tokens_per_s_1": TOKENS / seconds["generate"],
         f"tokens_per_s_{BATCH}": BATCH * TOKENS / seconds["batch"],
     }
@@ -114,11 +127,12 @@ def main() -> None:
     print(f"LSTM 128, embedding 32, vocabulary {note_codec().vocab_size}, {TOKENS} sampled tokens, "
           f"median of {REPEATS}")
     print(f"{'threads':>7} {'generate':>10} {'bare loop':>10} {'ratio':>6} {'steered':>9} "
-          f"{'tok/s x1':>9} {f'tok/s x{BATCH}':>10} {'ratio':>6}")
+          f"{'planned':>9} {'tok/s x1':>9} {f'tok/s x{BATCH}':>10} {'ratio':>6}")
     for threads, row in rows.items():
         print(f"{threads:>7} {row['generate_us_per_token']:8.0f}us "
               f"{row['bare_loop_us_per_token']:8.0f}us {row['overhead_ratio']:5.2f}x "
-              f"{row['steered_us_per_token']:7.0f}us {row['tokens_per_s_1']:9,.0f} "
+              f"{row['steered_us_per_token']:7.0f}us {row['planned_us_per_token']:7.0f}us "
+              f"{row['tokens_per_s_1']:9,.0f} "
               f"{row[f'tokens_per_s_{BATCH}']:10,.0f} {row['batch_speedup']:5.1f}x")
     print("targets: ratio <= 1.5x at batch 1; >= 20x tokens/s with 64 outputs")
     out = ROOT / "bench" / "results" / "generate.json"
