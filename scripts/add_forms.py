@@ -40,9 +40,9 @@ def main() -> None:
         checkpoint.save(model, path, half=any(t.dtype == torch.float16 for t in stored))
     except MelodyError as err:
         sys.exit(f"error: {err}")
-    count = sum(len(forms) for forms in book.entries.values())
+    count = sum(len(forms) for forms in book.plain.values())
     print(f"{path}: {count:,} distinct forms of {len(melodies) - len(held):,} training melodies "
-          f"in {len(book.entries)} metres")
+          f"in {len(book.plain)} metres")
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ def form_plan(checkpoint: Checkpoint, primer: Any, weight: float, rows: int,
     plain, codec = checkpoint.metadata.get("forms"), checkpoint.codec
     if not plain or not isinstance(primer, Melody) or not hasattr(codec, "notes_for"):
         return None
-    book = FormBook.from_plain(plain)
+    book = FormBook(plain)  # checked when the checkpoint was loaded
     forms = [book.draw(primer.time_signature, random.Random(f"form {rng_seed + i}"), bars)
              for i in range(rows)]
     durations = [None if n is None else n.duration for n in codec.notes_for(primer)]

@@ -57,11 +57,14 @@ def metre_name(time_signature: Sequence[int]) -> str:
 class FormBook:
     """The distinct forms of a set of melodies, filed by metre, each with how often it occurs.
 
-    Its plain form (``to_plain``) is what a checkpoint keeps: {metre: [[count, bar, ...]]}.
+    It is kept as the plain form a checkpoint holds, {metre: [[count, bar, ...], ...]}, so a
+    loaded model's book is used as it is, not rebuilt for every melody generated.
     """
 
-    def __init__(self, entries: dict[str, list[tuple[int, Form]]]) -> None:
-        self.entries = entries
+    def __init__(self, plain: dict[str, list[list[int]]]) -> None:
+        """A book of plain forms made by ``of`` or checked by ``from_plain`` (as every loaded
+        checkpoint's are)."""
+        self.plain = plain
 
     @classmethod
     def of(cls, melodies: Iterable[Melody]) -> FormBook:
@@ -71,21 +74,19 @@ class FormBook:
             form = repeated_bars(melody)
             if len(form) >= 2:
                 counted[metre_name(melody.time_signature), form] += 1
-        entries: dict[str, list[tuple[int, Form]]] = {}
+        plain: dict[str, list[list[int]]] = {}
         for (metre, form), count in counted.most_common(MAX_FORMS):
-            entries.setdefault(metre, []).append((count, form))
-        return cls(entries)
+            plain.setdefault(metre, []).append([count, *form])
+        return cls(plain)
 
     def to_plain(self) -> dict[str, list[list[int]]]:
-        return {metre: [[count, *form] for count, form in forms]
-                for metre, forms in self.entries.items()}
+        return self.plain
 
     @classmethod
     def from_plain(cls, plain: Any) -> FormBook:
         """The book a checkpoint kept; MelodyError naming what is wrong with it."""
         if not isinstance(plain, dict):
             raise MelodyError("forms must be a table of metres")
-        entries: dict[str, list[tuple[int, Form]]] = {}
         total = 0
         for metre, rows in plain.items():
             if not isinstance(metre, str) or not isinstance(rows, list):
@@ -95,8 +96,7 @@ class FormBook:
                 if total > MAX_FORMS or not _plain_form(row):
                     raise MelodyError(f"forms: {metre}: expected at most {MAX_FORMS:,} forms, "
                                       "each a count and each bar's earlier repeat (-1: none)")
-                entries.setdefault(metre, []).append((row[0], tuple(row[1:])))
-        return cls(entries)
+        return cls(plain)
 
     def draw(self, time_signature: Sequence[int], rng: random.Random,
              bars: int | None = None) -> Form | None:
@@ -105,13 +105,13 @@ class FormBook:
         With ``bars``, from the tunes of exactly that many bars if there are any, else from
         the longer ones (cut to ``bars``), else from all.
         """
-        forms = self.entries.get(metre_name(time_signature))
-        if not forms:
+        rows = self.plain.get(metre_name(time_signature))
+        if not rows:
             return None
-        if bars is not None:
-            forms = ([(n, f) for n, f in forms if len(f) == bars]
-                     or [(n, f[:bars]) for n, f in forms if len(f) > bars] or forms)
-        return rng.choices([form for _, form in forms], [count for count, _ in forms])[0]
+        if bars is not None:  # a row is its count, then one entry per bar
+            rows = ([row for row in rows if len(row) == bars + 1]
+                    or [row[:bars + 1] for row in rows if len(row) > bars + 1] or rows)
+        return tuple(rng.choices(rows, [row[0] for row in rows])[0][1:])
 
 
 def describe_form(form: Form, first_bar: int = 0, most: int = 8) -> str:
