@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.music.form import NO_REPEAT, Form
+from melodyrnn.music.form import NO_REPEAT, Form, place_in_bars
 
 if TYPE_CHECKING:  # no torch at import: the command line reads FORM_WEIGHT for its options
     import torch
@@ -57,10 +57,7 @@ class FormPlan:
         self.rows = [_Row(form) for form in forms]
 
     def _place(self, time: Fraction) -> tuple[int, Fraction] | None:
-        if time < self.pickup:
-            return None
-        bar, offset = divmod(time - self.pickup, self.bar)
-        return int(bar), offset
+        return place_in_bars(time, self.pickup, self.bar)
 
     def _observe(self, row: _Row, tokens: list[int]) -> None:
         for token in tokens:

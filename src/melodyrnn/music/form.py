@@ -25,13 +25,22 @@ MAX_FORMS = 20_000  # distinct forms kept per model
 Form = tuple[int, ...]
 
 
+def place_in_bars(time: Fraction, pickup: Fraction, bar: Fraction) -> tuple[int, Fraction] | None:
+    """(bar number from the first bar line, position in that bar) of a time in quarter notes;
+    None within the pickup."""
+    if time < pickup:
+        return None
+    number, offset = divmod(time - pickup, bar)
+    return int(number), offset
+
+
 def bar_contents(melody: Melody) -> dict[int, tuple[tuple[Fraction, Note], ...]]:
     """(position in bar, note) of everything starting in each bar from the first bar line on."""
     grouped: dict[int, list[tuple[Fraction, Note]]] = {}
     for onset, note in zip(melody.onsets(), melody.notes):
-        if onset >= melody.pickup:
-            bar, offset = divmod(onset - melody.pickup, melody.bar_length)
-            grouped.setdefault(int(bar), []).append((offset, note))
+        place = place_in_bars(onset, melody.pickup, melody.bar_length)
+        if place is not None:
+            grouped.setdefault(place[0], []).append((place[1], note))
     return {bar: tuple(cells) for bar, cells in grouped.items()}
 
 
