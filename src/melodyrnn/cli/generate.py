@@ -182,10 +182,12 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
     weight = 0.0 if beam else form_weight(checkpoint, form)
     melodies = continue_items(checkpoint, primer, cap, sampling, num_outputs, rng_seed,
                               constraints, beam, memory, echo, weight)
-    _report_endings(melodies, len(primer), length if bars is None else None, chosen)
-    if bars is None:  # a melody its end token finished mid-bar gets a rest to the bar line
-        melodies = [m.with_last_bar_closed() if len(m) - len(primer) < length else m
-                    for m in melodies]
+    if bars is None:  # --bars ends on its own bar line; otherwise the end token may stop it
+        ended = [len(m) - len(primer) < length for m in melodies]
+        _report_endings(melodies, ended, len(primer), length, chosen)
+        # a melody its end token finished mid-bar gets a rest to the bar line
+        melodies = [m.with_last_bar_closed() if stopped else m
+                    for m, stopped in zip(melodies, ended)]
     if weight:
         _report_form(checkpoint, primer, melodies[0], weight, rng_seed, constraints,
                      len(melodies) > 1)
@@ -324,14 +326,13 @@ def _labelled(melody, primer, key_known: bool, number: int, count: int):
                    title=f"After {primer.title}" + (f" ({number})" if count > 1 else ""))
 
 
-def _report_endings(melodies, primer_length: int, cap: int | None, chosen: bool) -> None:
-    """Say on stderr when the model's end token finished a melody before the cap (the
+def _report_endings(melodies, ended: list[bool], primer_length: int, cap: int,
+                    chosen: bool) -> None:
+    """Say on stderr which melodies the model's end token finished before the cap (the
     --length given, if ``chosen``)."""
-    if cap is None:
-        return
-    for number, melody in enumerate(melodies, 1):
-        new = len(melody) - primer_length
-        if new < cap:
+    for number, (melody, stopped) in enumerate(zip(melodies, ended), 1):
+        if stopped:
+            new = len(melody) - primer_length
             which = f"melody {number}" if len(melodies) > 1 else "the melody"
             cap_is = f"--length {cap} is a cap" if chosen else f"at most {cap} without --length"
             note(f"{which} ended at the model's end token after {new} new notes "
