@@ -19,6 +19,14 @@ def run(*args: object, ok: bool = True):
     return result
 
 
+
+def assert_repeatable_and_refused_with_beam(args: list, option: str) -> None:
+    """``melodyrnn ARGS`` (a sampling option among them) prints the same twice, and with
+    --beam is refused, naming ``option`` and --beam."""
+    assert run(*args).stdout == run(*args).stdout
+    refused = run(*args, "--beam", "2", ok=False)
+    assert option in refused.output and "--beam" in refused.output
+
 def ctrl_c_as_at_a_terminal() -> None:
     """``preexec_fn`` for a command a test will interrupt: Ctrl-C (SIGINT) does what it does at
     a terminal, even where the tests run as a background job (which ignores SIGINT, and a

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from clitools import run
+from clitools import assert_repeatable_and_refused_with_beam
 from standins import Uniform, repeated_share
 
 from melodyrnn.errors import MelodyError
@@ -86,6 +86,4 @@ def test_off_is_exactly_the_network():
 def test_cli_generate_echo_is_repeatable_and_refuses_beam(nabiya_model):
     args = ["generate", "--model", nabiya_model, "--seed", "g8 e8 e4 f8", "--echo", "2",
             "--rng-seed", "3"]
-    assert run(*args).stdout == run(*args).stdout
-    refused = run(*args, "--beam", "2", ok=False)
-    assert "--echo" in refused.output and "--beam" in refused.output
+    assert_repeatable_and_refused_with_beam(args, "--echo")
