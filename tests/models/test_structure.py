@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from melodyrnn.codecs.features import LEFT_BEYOND, LEFT_UNPLANNED
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.models.checkpoint import Checkpoint
 from melodyrnn.models.config import ModelConfig
@@ -166,30 +167,29 @@ def test_the_phrase_input_sees_the_bar_four_bars_back_and_flags_a_repeated_phras
     assert rows[16] == [ids[1], ids[1], 0b111]
 
 
-def test_the_form_input_reads_the_planned_bars_note_while_the_bar_follows_it():
-    song = parse_text("\\time 2/4\nc4 d4 e4 f4 c4 d4 g2 c4 e8 d8")[0]
+def test_the_form_input_reads_the_planned_bars_note_and_how_many_bars_are_left():
+    song = parse_text("\\time 2/4\nc4 d4 e4 f4 c4 d4 g2")[0]
     codec = NoteCodec.fit([song])
     ids = codec.encode(song)
     form = repeated_bars(song)
-    assert form == (NO_REPEAT, NO_REPEAT, 0, NO_REPEAT, NO_REPEAT)
-    plan = (*form[:4], 0)  # bar 5 planned as bar 1 again, but the tune plays c4 e8 d8
-    tracker = codec.tracker(song, ("form",), plan)
+    assert form == (NO_REPEAT, NO_REPEAT, 0, NO_REPEAT)
+    tracker = codec.tracker(song, ("form",), form)
     rows = [tracker.push(token) for token in ids]
     none = codec.vocab_size + 1
-    # Each row describes the next onset: bars 1-2 are free.
-    assert rows[0] == rows[2] == [none]
+    # Each row describes the next onset: bars 1-2 are free, with 3 and 2 bars after them.
+    assert rows[0] == [none, 3] and rows[2] == [none, 2]
     # Bar 3 repeats bar 1 (the plan): its notes are read ahead, place by place.
-    assert rows[3] == [ids[0]] and rows[4] == [ids[1]]
-    assert rows[5] == [none]  # bar 4 is free
-    # Bar 5 starts as bar 1 did (d4 comes next), then leaves it: the plan says nothing more.
-    assert rows[6] == [ids[0]] and rows[7] == [ids[1]] and rows[8] == [none]
+    assert rows[3] == [ids[0], 1] and rows[4] == [ids[1], 1]
+    # Bar 4 is the last; after it the tune is past its plan's end.
+    assert rows[5] == [none, 0] and rows[6] == [none, LEFT_BEYOND]
 
 
 def test_a_melody_without_a_plan_reads_no_plan_throughout():
     song = parse_text("\\time 2/4\nc4 d4 e4 f4 c4 d4 g2")[0]
     codec = NoteCodec.fit([song])
     tracker = codec.tracker(song, ("form",))
-    assert {tuple(tracker.push(t)) for t in codec.encode(song)} == {(codec.vocab_size + 2,)}
+    assert {tuple(tracker.push(t)) for t in codec.encode(song)} == {
+        (codec.vocab_size + 1, LEFT_UNPLANNED)}
 
 
 def test_step_by_step_generation_reads_each_rows_plan_as_one_pass_does():

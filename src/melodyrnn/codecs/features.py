@@ -24,14 +24,14 @@ Input groups (``--inputs``), each one or more integer columns:
   cannot see that;
 - ``degree``: the current note's pitch class relative to the tonic of the key signature;
 - ``interval``: the current note's interval from the previous note (rests skipped);
-- ``form``: the tune's plan of repeats (``music.form``: which bar repeats which earlier
-  bar). One column: the token starting at the next onset in the bar the plan says the
-  next note's bar repeats, while that bar has followed it so far (or "held"; "none": a
-  bar the plan leaves free, one that left its model, or past the plan's end; "no plan"
-  for a melody without one). In training the plan is the tune's own form (its repeats
-  are exact, so the network learns to play a planned repeat, and that a free bar is not
-  a repeat); in generation it is a training tune's form, borrowed (``generate --form``).
-  The plan's length is not an input: where a tune ends is left to the network.
+- ``form``: the plan of the whole tune (``music.form``: which bar repeats which earlier
+  bar, and how many bars it has). Two columns: the token starting at the next onset in the
+  bar the plan says the next note's bar repeats (or "held" / "none": no repeat planned),
+  and how many bars are left after the next note's bar (0-8, 8 meaning 8 or more; "past
+  the end"; "no plan"). In training the plan is the tune's own form (its repeats are exact,
+  so the network learns to play a planned repeat and where the tune ends); in generation
+  it is a training tune's form, borrowed (``generate --form``). A melody without a plan
+  reads "no plan" throughout.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ INTERVAL_NONE, INTERVAL_REST = 2 * MAX_INTERVAL + 1, 2 * MAX_INTERVAL + 2
 FLAGS = 4
 PHRASE_FLAGS = 3
 PHRASE_DISTANCES = (4, 8)  # bars
+LEFT_CAP = 8  # bars left in a plan, counted up to this many
+LEFT_BEYOND, LEFT_UNPLANNED = LEFT_CAP + 1, LEFT_CAP + 2
 
 GROUPS = ("position", "bar", "lookback", "phrase", "degree", "interval", "form")
 
@@ -71,7 +73,7 @@ def group_sizes(group: str, vocab_size: int) -> tuple[int, ...]:
         "phrase": (vocab_size + 2, vocab_size + 2, 2 ** PHRASE_FLAGS),
         "degree": (DEGREE_REST + 1,),
         "interval": (INTERVAL_REST + 1,),
-        "form": (vocab_size + 3,),
+        "form": (vocab_size + 2, LEFT_UNPLANNED + 1),
     }
     if group not in sizes:
         raise MelodyError(f"unknown input '{group}': expected token and any of "
@@ -123,7 +125,6 @@ class NoteFeatures:
         self.pickup, self.reference = Fraction(pickup), reference % 12
         self.form = form
         self.held, self.none = len(token_notes), len(token_notes) + 1
-        self.unplanned = len(token_notes) + 2
         self.onsets: list[Fraction] = []  # of every token pushed, in order
         self.tokens: list[int] = []
         self.now = Fraction(0)  # onset of the next note
@@ -199,15 +200,13 @@ class NoteFeatures:
 
     def _form(self, note: Note, onset: Fraction) -> list[int]:
         if self.form is None:
-            return [self.unplanned]
-        bar, position = self._bar_of(self.now)
-        if not 0 <= bar < len(self.form) or self.form[bar] == NO_REPEAT:
-            return [self.none]
-        source = self.form[bar]
-        so_far = [item for item in self.bars.get(source, []) if item[0] < position]
-        if self.bars.get(bar, []) != so_far:  # the bar has left its model
-            return [self.none]
-        return [self._sounding(self.now - (bar - source) * self.bar)]
+            return [self.none, LEFT_UNPLANNED]
+        bar, _ = self._bar_of(self.now)
+        left = len(self.form) - 1 - max(bar, 0)
+        planned = self.none
+        if 0 <= bar < len(self.form) and self.form[bar] != NO_REPEAT:
+            planned = self._sounding(self.now - (bar - self.form[bar]) * self.bar)
+        return [planned, LEFT_BEYOND if left < 0 else min(left, LEFT_CAP)]
 
     # --- lookback helpers ---------------------------------------------------------------------
 
