@@ -171,29 +171,3 @@ def test_cli_generate_says_which_bars_the_borrowed_form_repeats():
     said = run(*args).stderr
     assert "borrowed form" in said and "bar 5 repeats bar 1" in said
     assert "borrowed form" not in run(*args, "--form", "0").stderr
-
-
-def test_a_network_with_the_form_input_reads_each_melodys_borrowed_form(nabiya, monkeypatch):
-    from melodyrnn.codecs.notes import NoteCodec
-    from melodyrnn.models.config import ModelConfig
-    from melodyrnn.pipeline import fit
-    from melodyrnn.training.config import TrainConfig
-
-    model = fit([nabiya], NoteCodec.fit([nabiya], end_token=True),
-                ModelConfig(hidden=16, inputs="token,position,form"),
-                TrainConfig(epochs=2, stop_accuracy=2.0), progress=False,
-                log=lambda m: None).checkpoint
-    model.metadata["forms"] = {"2/4": [[1, _, _, 0, 1, _], [1, _, 0, _, _, _, 0]]}
-    read = []
-    tracker = model.codec.tracker
-    monkeypatch.setattr(model.codec, "tracker",
-                        lambda like, groups, form=None: read.append(form) or
-                        tracker(like, groups, form))
-    primer = nabiya.with_notes(nabiya.notes[:4])
-    continue_items(model, primer, 8, Sampling(temperature=1.0), num_outputs=4, rng_seed=5,
-                   form=1.0)
-    assert read == form_plan(model, primer, 1.0, 4, rng_seed=5).forms
-    assert {len(form) for form in read} == {5, 6}  # both forms drawn, each row its own
-    read.clear()
-    continue_items(model, primer, 8, Sampling(temperature=1.0), num_outputs=2, form=0.0)
-    assert read == [None, None]  # no plan: the network reads "no plan"
