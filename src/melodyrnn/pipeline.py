@@ -31,7 +31,7 @@ from melodyrnn.models.checkpoint import Checkpoint, load, save
 from melodyrnn.models.ensemble import first_network
 from melodyrnn.models.feeds import feed_of, input_groups, model_stream
 from melodyrnn.models.network import ModelConfig, SequenceModel, check_size, grow_vocabulary
-from melodyrnn.music.form import Form, FormBook, repeated_bars
+from melodyrnn.music.form import FormBook
 from melodyrnn.music.keys import analyse_key, key_fifths, key_from_signature
 from melodyrnn.music.melody import Melody
 from melodyrnn.music.sources import split_by_melody
@@ -41,9 +41,6 @@ from melodyrnn.training.loop import TrainConfig, TrainResult, train
 SIGNATURE_KEYS = ("Gb major", "Db major", "Ab major", "Eb major", "Bb major", "F major", "C major",
                   "G major", "D major", "A major", "E major", "B major")
 OPENINGS = 64  # training openings kept in a checkpoint (generate without --seed draws one)
-# Share of training melodies a model with the ``form`` input reads without their plan, so
-# that it also continues melodies that have none (``--form 0``, beam search).
-UNPLANNED_SHARE = 0.25
 
 
 @dataclass
@@ -84,9 +81,8 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
                               "build the codec with init.codec.extended(items)")
         model = grow_vocabulary(copy.deepcopy(first_network(init.model)), codec.vocab_size,
                                 codec.feature_sizes(groups) if groups else None)
-    forms = training_forms(items, groups, train_config.rng_seed)
-    streams = [model_stream(codec, item, groups, f"item {i + 1}", form=form)
-               for i, (item, form) in enumerate(zip(items, forms))]
+    streams = [model_stream(codec, item, groups, f"item {i + 1}")
+               for i, item in enumerate(items)]
     if resume is None and init is None:
         model_config, factors = _model_config(codec, model_config, train_config, groups)
         check_size(model_config)  # a clear error, not an allocation of gigabytes
@@ -114,28 +110,12 @@ def fit(items: Sequence[Any], codec: TokenCodec, model_config: ModelConfig,
     result = train(model, streams, train_config, codec.target_kind, progress=progress, log=log,
                    resume=resume.training_state if resume else None, device=device, amp=amp,
                    on_epoch=save_now, group=group,
-                   valid_streams=[model_stream(codec, m, groups, "held-out",
-                                               form=own_form(m, groups))
+                   valid_streams=[model_stream(codec, m, groups, "held-out")
                                   for m in valid_items])
     seconds = time.perf_counter() - started
     model.cpu()
     return FitReport(checkpoint_of(result), result, seconds, len(items),
                      sum(len(s) for s in streams))
-
-
-def own_form(item: Any, groups: Sequence[str]) -> Form | None:
-    """The plan a model with the ``form`` input reads for a melody it learns from: the
-    melody's own form (None for other models and items)."""
-    return repeated_bars(item) if "form" in groups and isinstance(item, Melody) else None
-
-
-def training_forms(items: Sequence[Any], groups: Sequence[str], seed: int
-                   ) -> list[Form | None]:
-    """Each training item's plan (``own_form``), but none for a share ``UNPLANNED_SHARE``
-    of them, drawn with ``seed``."""
-    draw = random.Random(f"unplanned {seed}")
-    return [None if draw.random() < UNPLANNED_SHARE else own_form(item, groups)
-            for item in items]
 
 
 def _model_config(codec: TokenCodec, config: ModelConfig, train_config: TrainConfig,
@@ -175,16 +155,16 @@ def continue_items(checkpoint: Checkpoint, primer: Any, length: int,
     primer_ids = codec.encode(primer, source="seed")
     if codec.end_id is not None:
         primer_ids = primer_ids[:-1]
+    feed = feed_of(checkpoint, like=primer)
     if beams > 0:
-        rows = beam_search(checkpoint.model, primer_ids, length, beams,
-                           feed_of(checkpoint, like=primer), num_outputs, constraints)
+        rows = beam_search(checkpoint.model, primer_ids, length, beams, feed, num_outputs,
+                           constraints)
     else:
         # One generator per melody: melody i of a batch is what --rng-seed rng_seed + i gives
         # alone, so --num-outputs never changes the first melody.
         generators = [torch.Generator().manual_seed(rng_seed + i) for i in range(num_outputs)]
         plan = form_plan(checkpoint, primer, form, num_outputs, rng_seed,
                          planned_bars(primer, constraints)) if form else None
-        feed = feed_of(checkpoint, like=primer, forms=plan.forms if plan else ())
         rows = generate(checkpoint.model, primer_ids, length, sampling, feed, num_outputs,
                         constraints, generators, memory, echo, plan)
     return [codec.decode(primer_ids + row, like=primer) for row in rows]

@@ -7,15 +7,12 @@ import math
 import pytest
 import torch
 
-from melodyrnn.codecs.features import LEFT_BEYOND, LEFT_UNPLANNED
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.models.checkpoint import Checkpoint
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.feeds import StreamFeed, feed_of, model_stream
 from melodyrnn.models.network import SequenceModel
-from melodyrnn.music.form import NO_REPEAT, repeated_bars
 from melodyrnn.music.notation import parse_text
-from melodyrnn.pipeline import training_forms
 
 ALL = "token,position,bar,lookback,phrase,degree,interval"
 SONGS = parse_text(r"""\time 3/4
@@ -165,92 +162,3 @@ def test_the_phrase_input_sees_the_bar_four_bars_back_and_flags_a_repeated_phras
     # Bar 9 opens eight bars after bar 1: both distances see the same opening note.
     assert rows[15][:2] == [ids[0], ids[0]]
     assert rows[16] == [ids[1], ids[1], 0b111]
-
-
-def test_the_form_input_reads_the_planned_bars_note_and_how_many_bars_are_left():
-    song = parse_text("\\time 2/4\nc4 d4 e4 f4 c4 d4 g2")[0]
-    codec = NoteCodec.fit([song])
-    ids = codec.encode(song)
-    form = repeated_bars(song)
-    assert form == (NO_REPEAT, NO_REPEAT, 0, NO_REPEAT)
-    tracker = codec.tracker(song, ("form",), form)
-    rows = [tracker.push(token) for token in ids]
-    none = codec.vocab_size + 1
-    # Each row describes the next onset: bars 1-2 are free, with 3 and 2 bars after them.
-    assert rows[0] == [none, 3] and rows[2] == [none, 2]
-    # Bar 3 repeats bar 1 (the plan): its notes are read ahead, place by place.
-    assert rows[3] == [ids[0], 1] and rows[4] == [ids[1], 1]
-    # Bar 4 is the last; after it the tune is past its plan's end.
-    assert rows[5] == [none, 0] and rows[6] == [none, LEFT_BEYOND]
-
-
-def test_a_melody_without_a_plan_reads_no_plan_throughout():
-    song = parse_text("\\time 2/4\nc4 d4 e4 f4 c4 d4 g2")[0]
-    codec = NoteCodec.fit([song])
-    tracker = codec.tracker(song, ("form",))
-    assert {tuple(tracker.push(t)) for t in codec.encode(song)} == {
-        (codec.vocab_size + 1, LEFT_UNPLANNED)}
-
-
-def test_step_by_step_generation_reads_each_rows_plan_as_one_pass_does():
-    inputs = "token,position,form"
-    codec = NoteCodec.fit(SONGS, end_token=True)
-    checkpoint = model_for(codec, inputs, "joint")
-    song = SONGS[0]
-    forms = [repeated_bars(song), (NO_REPEAT, 0, 1, 0, 1, 0, 1, 0)]
-    ids = torch.as_tensor(codec.encode(song)[:-1])[None].repeat(2, 1)
-    feed = feed_of(checkpoint, like=song, forms=forms)
-    logits, state = feed.start(checkpoint.model, ids[:, :3])
-    steps = [logits]
-    for end in range(4, ids.shape[1] + 1):
-        logits, state = feed.step(checkpoint.model, ids[:, :end], state)
-        steps.append(logits)
-    for row, form in enumerate(forms):
-        stream = model_stream(codec, song, ("position", "form"), form=form)
-        whole = checkpoint.model(stream[None, :-1])[0][0]
-        assert torch.allclose(torch.stack(steps, 1)[row], whole[2:], atol=1e-5)
-    assert not torch.allclose(steps[-1][0], steps[-1][1])  # the plans differ, and so do they
-
-
-def test_a_quarter_of_the_training_melodies_are_read_without_their_plan():
-    songs = parse_text("\n\n".join(["\\time 2/4\nc4 d4 c4 d4"] * 400))
-    forms = training_forms(songs, ("position", "form"), seed=3)
-    unplanned = sum(form is None for form in forms)
-    assert 70 <= unplanned <= 130
-    assert {form for form in forms if form is not None} == {(NO_REPEAT, 0)}
-    assert forms == training_forms(songs, ("position", "form"), seed=3)
-    assert training_forms(songs, ("position",), seed=3) == [None] * 400
-
-
-def test_a_network_with_the_form_input_plays_the_repeat_its_plan_asks_for():
-    from melodyrnn.generation.decoding import generate
-    from melodyrnn.generation.sampling import Sampling
-    from melodyrnn.pipeline import fit
-    from melodyrnn.training.config import TrainConfig
-
-    # Four bars of random eighths; in half the tunes bar 3 repeats bar 1 (AB AC), in the
-    # others every bar is new (ABCD): only the plan tells which.
-    generator = torch.Generator().manual_seed(0)
-
-    def bar() -> str:
-        return " ".join(f"{'cdefgab'[int(i)]}8" for i in torch.randint(7, (4,), generator=generator))
-
-    tunes = []
-    for k in range(240):
-        a, b, c, d = bar(), bar(), bar(), bar()
-        tunes.append(parse_text(f"\\time 2/4\n{a} {b} {a if k % 2 else c} {d}")[0])
-    checkpoint = fit(tunes[:200], NoteCodec.fit(tunes, end_token=True),
-                     ModelConfig(hidden=48, inputs="token,position,form"),
-                     TrainConfig(epochs=12, lr=0.01, batch_size=8, stop_accuracy=2.0),
-                     progress=False, log=lambda m: None).checkpoint
-    plans = [(NO_REPEAT, NO_REPEAT, 0, NO_REPEAT), (NO_REPEAT,) * 4]
-    repeats = [0, 0]
-    for i, tune in enumerate(tunes[200:]):
-        primer = checkpoint.codec.encode(tune)[:8]  # bars 1 and 2
-        feed = feed_of(checkpoint, like=tune, forms=plans)
-        rows = generate(checkpoint.model, primer, 4, Sampling(temperature=1.0), feed, 2,
-                        generator=[torch.Generator().manual_seed(i + row) for row in (0, 1)])
-        for row, notes in enumerate(rows):
-            repeats[row] += notes == primer[:4]
-    planned, free = repeats
-    assert planned >= 30 and free <= 5  # of 40 openings

@@ -23,15 +23,7 @@ Input groups (``--inputs``), each one or more integer columns:
   Folk tunes repeat whole phrases (AABA: bars 5-8 are bars 1-4 again); one and two bars back
   cannot see that;
 - ``degree``: the current note's pitch class relative to the tonic of the key signature;
-- ``interval``: the current note's interval from the previous note (rests skipped);
-- ``form``: the plan of the whole tune (``music.form``: which bar repeats which earlier
-  bar, and how many bars it has). Two columns: the token starting at the next onset in the
-  bar the plan says the next note's bar repeats (or "held" / "none": no repeat planned),
-  and how many bars are left after the next note's bar (0-8, 8 meaning 8 or more; "past
-  the end"; "no plan"). In training the plan is the tune's own form (its repeats are exact,
-  so the network learns to play a planned repeat and where the tune ends); in generation
-  it is a training tune's form, borrowed (``generate --form``). A melody without a plan
-  reads "no plan" throughout.
+- ``interval``: the current note's interval from the previous note (rests skipped).
 """
 
 from __future__ import annotations
@@ -41,7 +33,6 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from melodyrnn.errors import MelodyError
-from melodyrnn.music.form import NO_REPEAT, Form
 from melodyrnn.music.melody import Note
 
 GRID_PER_QUARTER = 12  # sixteenths (3) and sixteenth triplets (2) both land on twelfths
@@ -58,10 +49,8 @@ INTERVAL_NONE, INTERVAL_REST = 2 * MAX_INTERVAL + 1, 2 * MAX_INTERVAL + 2
 FLAGS = 4
 PHRASE_FLAGS = 3
 PHRASE_DISTANCES = (4, 8)  # bars
-LEFT_CAP = 8  # bars left in a plan, counted up to this many
-LEFT_BEYOND, LEFT_UNPLANNED = LEFT_CAP + 1, LEFT_CAP + 2
 
-GROUPS = ("position", "bar", "lookback", "phrase", "degree", "interval", "form")
+GROUPS = ("position", "bar", "lookback", "phrase", "degree", "interval")
 
 
 def group_sizes(group: str, vocab_size: int) -> tuple[int, ...]:
@@ -73,7 +62,6 @@ def group_sizes(group: str, vocab_size: int) -> tuple[int, ...]:
         "phrase": (vocab_size + 2, vocab_size + 2, 2 ** PHRASE_FLAGS),
         "degree": (DEGREE_REST + 1,),
         "interval": (INTERVAL_REST + 1,),
-        "form": (vocab_size + 2, LEFT_UNPLANNED + 1),
     }
     if group not in sizes:
         raise MelodyError(f"unknown input '{group}': expected token and any of "
@@ -112,18 +100,15 @@ class NoteFeatures:
     """The derived inputs of one melody, computed as its tokens arrive one by one."""
 
     def __init__(self, token_notes: Sequence[Note | None], groups: Sequence[str],
-                 time_signature: tuple[int, int], pickup: Fraction, reference: int,
-                 form: Form | None = None) -> None:
+                 time_signature: tuple[int, int], pickup: Fraction, reference: int) -> None:
         """``token_notes[i]`` is the note of token id i (None for the end token);
-        ``reference`` is the pitch class the degrees count from (the key signature's tonic);
-        ``form`` is the melody's plan for the ``form`` group (None: no plan)."""
+        ``reference`` is the pitch class the degrees count from (the key signature's tonic)."""
         for group in groups:
             group_sizes(group, len(token_notes))
         self.token_notes, self.groups = token_notes, tuple(groups)
         self.bar = Fraction(4 * time_signature[0], time_signature[1])
         self.metre = metre_index(time_signature)
         self.pickup, self.reference = Fraction(pickup), reference % 12
-        self.form = form
         self.held, self.none = len(token_notes), len(token_notes) + 1
         self.onsets: list[Fraction] = []  # of every token pushed, in order
         self.tokens: list[int] = []
@@ -197,16 +182,6 @@ class NoteFeatures:
             return [INTERVAL_NONE]
         step = max(-MAX_INTERVAL, min(MAX_INTERVAL, note.pitch - self.last_pitch))
         return [step + MAX_INTERVAL]
-
-    def _form(self, note: Note, onset: Fraction) -> list[int]:
-        if self.form is None:
-            return [self.none, LEFT_UNPLANNED]
-        bar, _ = self._bar_of(self.now)
-        left = len(self.form) - 1 - max(bar, 0)
-        planned = self.none
-        if 0 <= bar < len(self.form) and self.form[bar] != NO_REPEAT:
-            planned = self._sounding(self.now - (bar - self.form[bar]) * self.bar)
-        return [planned, LEFT_BEYOND if left < 0 else min(left, LEFT_CAP)]
 
     # --- lookback helpers ---------------------------------------------------------------------
 

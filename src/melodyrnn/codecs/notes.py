@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 from melodyrnn.codecs.features import NoteFeatures, group_sizes
 from melodyrnn.codecs.tokens import END, TokenCodec, shown_tokens
 from melodyrnn.errors import MelodyError, VocabularyError
-from melodyrnn.music.form import Form
 from melodyrnn.music.keys import key_fifths
 from melodyrnn.music.melody import Melody, Note
 from melodyrnn.music.notation import note_text, parse_tokens
@@ -210,19 +209,15 @@ class NoteCodec(TokenCodec):
         """Embedding table sizes of the feature columns of ``groups`` (see ``features``)."""
         return tuple(size for group in groups for size in group_sizes(group, self.vocab_size))
 
-    def tracker(self, like: Melody, groups: Sequence[str], form: Form | None = None
-                ) -> NoteFeatures:
-        """A fresh ``NoteFeatures`` for a melody with ``like``'s metre, pickup and key, and
-        ``form`` as its plan (the ``form`` group)."""
+    def tracker(self, like: Melody, groups: Sequence[str]) -> NoteFeatures:
+        """A fresh ``NoteFeatures`` for a melody with ``like``'s metre, pickup and key."""
         reference = 0 if self.frame == "key" else key_reference(like)
-        return NoteFeatures(self._notes, groups, like.time_signature, like.pickup, reference,
-                            form)
+        return NoteFeatures(self._notes, groups, like.time_signature, like.pickup, reference)
 
-    def features(self, melody: Melody, groups: Sequence[str], nearest: bool = False,
-                 form: Form | None = None) -> list[list[int]]:
-        """The derived input columns of every note token of ``melody`` (not the end token),
-        ``form`` its plan."""
-        tracker = self.tracker(melody, groups, form)
+    def features(self, melody: Melody, groups: Sequence[str], nearest: bool = False
+                 ) -> list[list[int]]:
+        """The derived input columns of every note token of ``melody`` (not the end token)."""
+        tracker = self.tracker(melody, groups)
         ids = self.encode(melody, nearest=nearest)
         return [tracker.push(token) for token in ids if token != self.end_id]
 

@@ -56,11 +56,6 @@ class FormPlan:
         self.pickup, self.bar = Fraction(pickup), Fraction(bar)
         self.rows = [_Row(form) for form in forms]
 
-    @property
-    def forms(self) -> list[Form | None]:
-        """Each row's borrowed form (what a model with the ``form`` input reads)."""
-        return [row.form for row in self.rows]
-
     def _place(self, time: Fraction) -> tuple[int, Fraction] | None:
         return place_in_bars(time, self.pickup, self.bar)
 

@@ -8,7 +8,7 @@ trained. Neither recomputes the prefix. Generation and evaluation both use them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,6 @@ from melodyrnn.codecs.features import parse_inputs
 from melodyrnn.errors import MelodyError
 from melodyrnn.models.config import ModelConfig
 from melodyrnn.models.network import SequenceModel, State
-from melodyrnn.music.form import Form
 
 if TYPE_CHECKING:
     from melodyrnn.models.checkpoint import Checkpoint
@@ -34,14 +33,14 @@ class _Tracked:
 class StreamFeed:
     """Each token is given once; the model's state remembers the rest.
 
-    With ``features`` (a factory of fresh ``codecs.features.NoteFeatures`` for row i of
-    the melodies being continued), every token goes in with its derived inputs, computed
-    step by step from the tokens so far, never by recomputing the prefix.
+    With ``features`` (a factory of fresh ``codecs.features.NoteFeatures`` for the melody
+    being continued), every token goes in with its derived inputs, computed step by step
+    from the tokens so far, never by recomputing the prefix.
     """
 
     min_primer = 1
 
-    def __init__(self, features: Callable[[int], Any] | None = None) -> None:
+    def __init__(self, features: Callable[[], Any] | None = None) -> None:
         self.features = features
 
     def _rows(self, tokens: torch.Tensor, trackers: list[Any] | None) -> torch.Tensor:
@@ -54,7 +53,7 @@ class StreamFeed:
 
     def start(self, model: SequenceModel, primer: torch.Tensor) -> tuple[torch.Tensor, State]:
         """Logits after the primer (B, P) and the state to continue from."""
-        trackers = self._trackers(primer.shape[0])
+        trackers = [self.features() for _ in range(primer.shape[0])] if self.features else None
         output, state = model(self._rows(primer, trackers))
         return output[:, -1], state if trackers is None else _Tracked(state, trackers)
 
@@ -69,10 +68,8 @@ class StreamFeed:
 
     def all_logits(self, model: SequenceModel, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits after every prefix of ``tokens`` (B, T): one forward pass."""
-        return model(self._rows(tokens, self._trackers(tokens.shape[0])))[0]
-
-    def _trackers(self, rows: int) -> list[Any] | None:
-        return [self.features(row) for row in range(rows)] if self.features else None
+        trackers = [self.features() for _ in range(tokens.shape[0])] if self.features else None
+        return model(self._rows(tokens, trackers))[0]
 
     def reorder(self, model: SequenceModel, state: State, index: torch.Tensor) -> State:
         """The state of rows ``index`` in that order (beam search), trackers copied."""
@@ -126,18 +123,15 @@ def feed_for(batching: str, width: int) -> StreamFeed | WindowFeed:
     return FEEDS[batching](width)
 
 
-def feed_of(checkpoint: Checkpoint, like: Any = None,
-            forms: Sequence[Form | None] = ()) -> StreamFeed | WindowFeed:
+def feed_of(checkpoint: Checkpoint, like: Any = None) -> StreamFeed | WindowFeed:
     """The feed matching how the checkpoint's model was trained; for a model with derived
-    inputs, one that computes them for a melody with ``like``'s metre, pickup and key, row i
-    planned by ``forms[i]`` (no plan where there is none)."""
+    inputs, one that computes them for a melody with ``like``'s metre, pickup and key."""
     groups = input_groups(checkpoint.model_config)
     if groups:
         if like is None:
             raise MelodyError("a model with derived inputs needs the melody it continues")
         codec = checkpoint.codec
-        return StreamFeed(lambda row: codec.tracker(like, groups,
-                                                    forms[row] if row < len(forms) else None))
+        return StreamFeed(lambda: codec.tracker(like, groups))
     return feed_for(checkpoint.train_config.get("batching", "stream"),
                     checkpoint.model_config.window)
 
@@ -148,16 +142,15 @@ def input_groups(config: ModelConfig) -> tuple[str, ...]:
 
 
 def model_stream(codec: Any, item: Any, groups: tuple[str, ...], source: str = "input",
-                 nearest: bool = False, form: Form | None = None) -> Any:
+                 nearest: bool = False) -> Any:
     """What a model reads of an item: its token ids, or with derived inputs a (T, 1 + K) tensor
     of token ids and their feature columns (the end token's row, a target only, is zeros).
-    ``nearest`` maps notes the codec lacks to their nearest known tokens (scoring only);
-    ``form`` is the item's plan for the ``form`` input (None: no plan)."""
+    ``nearest`` maps notes the codec lacks to their nearest known tokens (scoring only)."""
     ids = codec.encode(item, source=source, nearest=True) if nearest else \
         codec.encode(item, source=source)
     if not groups:
         return ids
-    rows = codec.features(item, groups, nearest=nearest, form=form)
+    rows = codec.features(item, groups, nearest=nearest)
     blank = [0] * len(rows[0]) if rows else []
     return torch.tensor([[token, *(rows[i] if i < len(rows) else blank)]
                          for i, token in enumerate(ids)], dtype=torch.long)
