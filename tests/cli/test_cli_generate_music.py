@@ -9,6 +9,7 @@ import pytest
 
 from melodyrnn.codecs.notes import NoteCodec
 from melodyrnn.evaluation import plausibility
+from melodyrnn.generation.constraints import MAX_FINAL_LEAP
 from melodyrnn.generation.sampling import Sampling
 from melodyrnn.generation.steering import stable_pitch_classes, strong_beats
 from melodyrnn.models import checkpoint as ckpt
@@ -69,6 +70,8 @@ def test_bars_end_with_a_cadence_on_a_strong_beat_and_a_stable_degree(model, see
         assert melody.position_in_bar(end) == 0  # ends on a bar line
         assert float(melody.position_in_bar(last_start)) in strong_beats(melody.time_signature)
         assert melody.notes[-1].pitch % 12 in stable_pitch_classes(melody.key)
+        pitched = [n.pitch for n in melody.notes if n.pitch is not None]
+        assert abs(pitched[-1] - pitched[-2]) <= MAX_FINAL_LEAP  # it closes in its register
         assert melody.time_signature == tuple(map(int, time.split("/")))
 
 

@@ -223,3 +223,21 @@ def test_window_feed_needs_at_least_a_window_of_primer_tokens():
 def test_stream_feed_needs_one_primer_token():
     with pytest.raises(MelodyError, match="at least 1"):
         generate(tiny_lstm(), [], 5, feed=StreamFeed())
+
+
+def test_a_cadence_closes_in_the_melodys_register_where_the_vocabulary_allows():
+    from melodyrnn.generation.constraints import MAX_FINAL_LEAP, Cadence, Constraints
+
+    # Four quarter-note tokens: c, c', c'' (stable degrees) and a high e (not); a beat is left.
+    pitch_of = torch.tensor([60, 72, 84, 100])
+    cadence = Cadence(bar=1.0, strong=(0.0,), final=torch.tensor([True, True, True, False]),
+                      rest=torch.zeros(4, dtype=torch.bool))
+    constraints = Constraints(costs=torch.ones(4), budget=1.0, cadence=cadence,
+                              pitch_of=pitch_of)
+    history = torch.tensor([[1, 0], [0, 1], [1, 2], [0, 3]])  # last pitches 60, 72, 84, 100
+    allowed = torch.isfinite(constraints.mask(torch.zeros(4, 4), torch.zeros(4), history))
+    assert MAX_FINAL_LEAP < 12  # never a final leap of an octave or more
+    assert allowed.tolist()[:3] == [[True, False, False, False], [False, True, False, False],
+                                    [False, False, True, False]]
+    # From the high e every stable note is far: the register rule gives way, the cadence stays.
+    assert allowed.tolist()[3] == [True, True, True, False]

@@ -9,6 +9,7 @@ import torch
 from melodyrnn.errors import MelodyError
 
 _TOLERANCE = 1e-6
+MAX_FINAL_LEAP = 7  # semitones: a final note at most a fifth from the note before it
 
 
 @dataclass(frozen=True)
@@ -17,9 +18,11 @@ class Cadence:
 
     The final note starts on a strong beat of the last bar (``strong``: offsets in quarter
     notes from its bar line), lasts to the end, and is one of the ``final`` tokens (a stable
-    degree of the key); notes before it in the last bar end on a strong beat, and no note
-    crosses into the last bar. Where the vocabulary cannot do that, the rules are dropped
-    for that row rather than leaving it nothing to play.
+    degree of the key) within ``MAX_FINAL_LEAP`` semitones of the note before it, so the
+    melody closes in its own register; notes before it in the last bar end on a strong beat,
+    and no note crosses into the last bar. Where the vocabulary cannot do that, the register
+    rule is dropped first, then the others, for that row rather than leaving it nothing to
+    play.
     """
 
     bar: float
@@ -27,8 +30,11 @@ class Cadence:
     final: torch.Tensor  # (V,) bool
     rest: torch.Tensor  # (V,) bool
 
-    def allowed(self, costs: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
-        """(B, V): tokens that keep each row on course for the cadence."""
+    def allowed(self, costs: torch.Tensor, remaining: torch.Tensor,
+                last_pitch: torch.Tensor | None = None, pitch_of: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """(B, V): tokens that keep each row on course for the cadence, given each row's
+        last pitch (B,; -1 for none) and each token's pitch (V,; -1 for none)."""
         cost, left = costs[None, :], remaining[:, None]
         before = left > self.bar + _TOLERANCE  # not yet in the last bar: do not cross into it
         stay_out = cost <= left - self.bar + _TOLERANCE
@@ -38,6 +44,10 @@ class Cadence:
         ends_strong = ((offset + cost)[..., None] - strong).abs().min(-1).values < _TOLERANCE
         fills = (cost - left).abs() < _TOLERANCE
         final = fills & on_strong & self.final[None, :]
+        if last_pitch is not None and pitch_of is not None:
+            leap = (pitch_of[None, :] - last_pitch[:, None]).abs()
+            close = final & ((leap <= MAX_FINAL_LEAP) | (last_pitch[:, None] < 0))
+            final = torch.where(close.any(-1, keepdim=True), close, final)
         lead_in = (cost < left - _TOLERANCE) & ends_strong & ~self.rest[None, :]
         return torch.where(before, stay_out, final | lead_in)
 
@@ -89,11 +99,22 @@ class Constraints:
             too_long = self.costs[None, :] > remaining[:, None] + _TOLERANCE
             logits = logits.masked_fill(too_long, float("-inf"))
             if self.cadence is not None:
-                on_course = self.cadence.allowed(self.costs, remaining)
+                last = self._last_pitch(history) if history is not None else None
+                on_course = self.cadence.allowed(self.costs, remaining, last, self.pitch_of)
                 strict = logits.masked_fill(~on_course, float("-inf"))
                 keep = torch.isfinite(strict).any(-1, keepdim=True)  # else drop the rules
                 logits = torch.where(keep, strict, logits)
         return logits
+
+    def _last_pitch(self, history: torch.Tensor) -> torch.Tensor | None:
+        """(B,): the pitch of each row's last pitched token (-1 if none); None without
+        ``pitch_of``."""
+        if self.pitch_of is None or history.shape[1] == 0:
+            return None
+        pitches = self.pitch_of[history]
+        where = torch.where(pitches >= 0, torch.arange(history.shape[1]), -1).amax(-1)
+        last = pitches.gather(1, where.clamp_min(0)[:, None]).squeeze(1)
+        return torch.where(where >= 0, last, torch.full_like(last, -1))
 
     def _repeated(self, history: torch.Tensor) -> torch.Tensor:
         """(B, V): tokens of a pitch that each row's last ``max_repeats`` tokens all have."""
