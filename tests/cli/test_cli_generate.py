@@ -331,8 +331,8 @@ def test_play_sends_the_first_melody_to_the_port_with_bpm_and_program(runner, mo
     (["--key", "G", "--mode", "blues"], "--mode: 'blues' is not a mode"),
     (["--time", "3/5"], "--time: '3/5' is not a time signature"),
     (["--time", "three"], "--time: 'three' is not a time signature"),
-    (["--bars", "0"], "--bars 0: expected 1 or more"),
-    (["--bars", "1001"], "--bars 1001: expected at most 1000"),
+    (["--bars", "0"], "--bars 0: expected 1 to 1000"),
+    (["--bars", "1001"], "--bars 1001: expected 1 to 1000"),
     (["--bpm", "3", "-o", "slow.mid"], "--bpm"),
     (["--key", "C", "--range", "C#4:C#4"], "--key/--range leave none of the model's notes"),
     (["--range", "C7:C8"], "its notes span G3-A5"),
@@ -344,8 +344,26 @@ def test_bad_values_are_clean_errors_naming_the_option(runner, model, options, m
     assert message in result.stderr.replace("Invalid value for ", "").replace("'--", "--")
 
 
+@pytest.mark.parametrize("bars", ["0", "-1", "1001"])
+def test_a_bar_count_out_of_range_is_a_bad_option_value_status_2(runner, model, bars):
+    assert generate(runner, model, *SEED, "--bars", bars, ok=False).exit_code == 2
+
+
 def test_sampling_options_with_beam_search_are_refused_not_ignored(runner, model):
     result = generate(runner, model, *SEED, "--beam", "2", "--top-k", "3", ok=False)
     assert result.exit_code == 2
     assert ("--top-k: shapes sampling; beam search (--beam) takes the most probable notes and "
             "ignores it") in result.stderr
+
+
+@pytest.mark.parametrize("out", [None, "song.mid", "score.svg"])
+def test_score_without_a_png_to_engrave_is_refused_not_ignored(runner, model, out, tmp_path):
+    extra = ["-o", str(tmp_path / out)] if out else []
+    result = generate(runner, model, *SEED, "--score", *extra, ok=False)
+    assert result.exit_code == 2 and "--score engraves notation as a PNG" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_misspelt_mode_is_named_before_asking_for_a_key(runner, model):
+    result = generate(runner, model, *SEED, "--mode", "dorain", ok=False)
+    assert "--mode: 'dorain' is not a mode: expected one of" in result.stderr

@@ -305,3 +305,12 @@ def test_a_symlink_to_some_other_file_is_rejected_without_quoting_a_word_of_it(t
         for word in ("admin", "zsh", "API_KEY", "hunter2", "swordfish"):
             assert word not in said, (word, said)
     assert "linked.txt:1:1: not a song text" in said
+
+
+def test_a_preset_that_holds_melodies_out_of_one_song_says_how_to_train_on_it(tmp_path,
+                                                                             nabiya_path):
+    result = run("train", nabiya_path, "--preset", "folk", "--no-progress",
+                 "-o", tmp_path / "m.pt", ok=False)
+    assert "--valid-fraction 0.05: holding melodies out for validation needs at least 2, got 1" \
+        in result.stderr and "--valid-fraction 0 trains on every melody" in result.stderr
+    assert not (tmp_path / "m.pt").exists()

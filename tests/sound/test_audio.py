@@ -284,3 +284,14 @@ def test_long_audio_is_written_in_blocks_with_the_same_bytes() -> None:
     samples = rng.uniform(-1.2, 1.2, size=(audio.WAV_BLOCK_FRAMES * 2 + 17, 2)).astype("float32")
     whole = np.round(np.clip(samples.astype(np.float64), -1, 1) * 32767).astype("<i2").tobytes()
     assert audio.wav_bytes(samples).endswith(whole)
+
+
+@pytest.mark.parametrize("spelling", ["-o", "--out", "--output"])
+def test_cli_render_takes_the_output_option_train_and_generate_take(tmp_path, spelling) -> None:
+    song = tmp_path / "song.txt"
+    song.write_text("a4 b4\n")
+    out = tmp_path / "out.wav"
+    result = CliRunner().invoke(render_command, [str(song), spelling, str(out),
+                                                 "--synth", "builtin"])
+    assert result.exit_code == 0, result.output
+    assert audio.read_wav(out)[0].size > 0

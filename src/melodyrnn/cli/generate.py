@@ -27,6 +27,7 @@ from melodyrnn.cli.streams import stream_kinds
 from melodyrnn.files import is_stdout
 from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
+from melodyrnn.music.keys import MODE_FIFTHS
 from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO
 
 # Bounds that keep one command within the memory of an ordinary machine (README: Errors).
@@ -59,8 +60,9 @@ ENDING_LENGTH = 256  # the cap for a model that ends melodies itself (99.8% of E
 @number_option("--memory", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="Weight of a short-term model of the melody so far (IDyOM's STM): it "
                    "favours continuing motifs the melody has already played, as songs do "
-                   "(0 = off; 0.3 suits a model without --copy; one with it, such as the "
-                   "bundled model, loops above about 0.05). Not with --beam.")
+                   "(0 = off; 0.2-0.3 suits a model without --copy; one with it, such as the "
+                   "bundled model, needs little: 0.1 narrows its pitches, 0.3 or more makes it "
+                   "loop). Not with --beam.")
 @number_option("--echo", default=0.0, show_default=True, kind=float, low=0, high=100,
               help="Favour carrying on a passage the melody played before: where its last "
                    "3-12 notes occurred earlier, the note that followed them there gets this "
@@ -134,8 +136,8 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
         raise click.BadParameter("expected 0 or more", param_hint="--length")
     if beam < 0:
         raise click.BadParameter("expected 0 (sampling) or more", param_hint="--beam")
-    if bars is not None and bars > MAX_BARS:
-        raise click.UsageError(f"--bars {bars}: expected at most {MAX_BARS}")
+    if bars is not None and not 1 <= bars <= MAX_BARS:
+        raise click.UsageError(f"--bars {bars}: expected 1 to {MAX_BARS}")
     if beam and memory:
         raise click.UsageError("--memory shapes sampling; it does not combine with --beam")
     if beam and echo:
@@ -151,6 +153,12 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
                                f"{'it' if one else 'them'}")
     if primer_file and (seed or more_seed):
         raise click.UsageError("give either --seed or --primer, not both")
+    if score and not (out or "").lower().endswith(".png"):
+        raise click.UsageError("--score engraves notation as a PNG picture: give -o NAME.png "
+                               "(.svg is always notation)")
+    if given("mode") and mode not in MODE_FIFTHS:
+        raise click.UsageError(f"--mode: '{mode}' is not a mode: expected one of "
+                               f"{', '.join(MODE_FIFTHS)}")
     if given("mode") and not key_tonic:
         raise click.UsageError(f"--mode {mode}: only with --key (the scale's tonic, e.g. "
                                f"--key A --mode {mode})")

@@ -81,8 +81,10 @@ def play(file: Path, port: str | None, midi: MidiChoice, bpm: float | None,
 
 @click.command()
 @click.argument("file", type=_existing_file())
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="WAV file to write (- writes the WAV to standard output).")
+@click.option("-o", "--out", "--output", "output",
+              type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="WAV file to write (- writes the WAV to standard output); --out as in "
+                   "train and generate.")
 @click.option("--soundfont", type=_existing_file(), default=None,
               help="General MIDI SoundFont (.sf2) for FluidSynth "
                    "[default: /usr/share/sounds/sf2/FluidR3_GM.sf2].")

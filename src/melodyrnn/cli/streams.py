@@ -72,10 +72,10 @@ def stream_kinds(command: str) -> Callable[[F], F]:
             return RUNNERS[(command, kind)](**kwargs, **extra)
 
         options = [click.option("--kind", type=click.Choice(KINDS), default=None,
-                                help="What the data is: notes [default], text (characters) "
-                                     "or series (numeric CSV columns)."
-                                     + ("" if command == "train" else
-                                        " Default: the kind the model was trained on."))]
+                                help="What the data is: notes, text (characters) or series "
+                                     "(numeric CSV columns). "
+                                     + ("Default: notes." if command == "train" else
+                                        "Default: the kind the model was trained on."))]
         if command == "train":
             options += [
                 click.option("--columns", default=None,

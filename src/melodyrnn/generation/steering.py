@@ -4,7 +4,8 @@ Keys and ranges mask notes out by pitch (rests and the end token stay allowed); 
 gives every token its duration as a cost, so a melody stops exactly at a bar line, and
 shapes the last bar into a cadence (a stable degree of the key on a strong beat, at most a
 fifth from the note before it, held to the end); a repetition guard stops one pitch from
-sounding more than ``max_repeats`` times in a row. Masks are over the model's tokens as they sound in the primer's key.
+sounding more than ``max_repeats`` times in a row. Masks are over the model's tokens as
+they sound in the primer's key.
 """
 
 from __future__ import annotations
