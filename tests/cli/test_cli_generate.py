@@ -344,9 +344,12 @@ def test_bad_values_are_clean_errors_naming_the_option(runner, model, options, m
     assert message in result.stderr.replace("Invalid value for ", "").replace("'--", "--")
 
 
-@pytest.mark.parametrize("bars", ["0", "-1", "1001"])
-def test_a_bar_count_out_of_range_is_a_bad_option_value_status_2(runner, model, bars):
-    assert generate(runner, model, *SEED, "--bars", bars, ok=False).exit_code == 2
+@pytest.mark.parametrize("options", [
+    ["--bars", "0"], ["--bars", "-1"], ["--bars", "1001"], ["--range", "C4-C6"],
+    ["--range", "C6:C4"], ["--key", "H"], ["--key", "G", "--mode", "dorain"]])
+def test_a_bad_bar_count_key_mode_or_range_is_a_bad_option_value_status_2(runner, model,
+                                                                         options):
+    assert generate(runner, model, *SEED, *options, ok=False).exit_code == 2
 
 
 def test_sampling_options_with_beam_search_are_refused_not_ignored(runner, model):

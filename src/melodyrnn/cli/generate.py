@@ -24,6 +24,7 @@ from melodyrnn.cli.common import (
 )
 from melodyrnn.cli.options import config_options, number_option
 from melodyrnn.cli.streams import stream_kinds
+from melodyrnn.errors import MelodyError
 from melodyrnn.files import is_stdout
 from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
@@ -173,9 +174,12 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
     from melodyrnn.pipeline import continue_items
 
     sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, epsilon=epsilon)
-    steering = Steering(key=_key_tonic(key_tonic), mode=mode.lower(),
-                        pitch_range=parse_range(pitch_range) if pitch_range else None,
-                        bars=bars, stop_at_end=not no_stop)
+    try:  # --key, --mode and --range are option values: a bad one is a usage error (status 2)
+        steering = Steering(key=_key_tonic(key_tonic), mode=mode.lower(),
+                            pitch_range=parse_range(pitch_range) if pitch_range else None,
+                            bars=bars, stop_at_end=not no_stop)
+    except MelodyError as err:
+        raise click.UsageError(str(err)) from None
     checkpoint = load_model(model_path)
     primer, known = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, rng_seed)
     primer = _settled(primer, known, checkpoint,
