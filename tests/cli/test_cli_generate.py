@@ -370,3 +370,10 @@ def test_score_without_a_png_to_engrave_is_refused_not_ignored(runner, model, ou
 def test_a_misspelt_mode_is_named_before_asking_for_a_key(runner, model):
     result = generate(runner, model, *SEED, "--mode", "dorain", ok=False)
     assert "--mode: 'dorain' is not a mode: expected one of" in result.stderr
+
+
+def test_constraints_that_leave_one_pitch_say_so(runner, model):
+    result = generate(runner, model, *SEED, "--range", "C4:C4", "--length", "6")
+    assert "--key/--range leave one of the model's pitches (C4): the melody can only repeat it" \
+        in result.stderr
+    assert "leave one of" not in generate(runner, model, *SEED, "--length", "6").stderr

@@ -186,6 +186,7 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
                       time_signature=_parse_time(time_signature) if time_signature else None,
                       key=f"{steering.key} {steering.mode}" if key_tonic else None, tempo=bpm)
     constraints = steering.constraints(checkpoint.codec, primer)
+    _report_single_pitch(constraints)
     stops = checkpoint.codec.end_id is not None and not no_stop and bars is None
     chosen = length is not None
     if length is None:
@@ -244,6 +245,19 @@ def _report_form(checkpoint, primer, melody, weight: float, rng_seed: int,
         whose = "melody 1's borrowed form" if several else "borrowed form"
         note(f"{whose} (a training tune's, leant on by --form {weight:g}; 0 for none): "
              f"{repeats}")
+
+
+def _report_single_pitch(constraints) -> None:
+    """Say on stderr when --key/--range leave a single pitch: the melody can only repeat it
+    (the repetition guard has nothing else to offer)."""
+    from melodyrnn.generation.steering import pitch_name
+
+    if constraints.allowed is None or constraints.pitch_of is None:
+        return
+    left = set(constraints.pitch_of[constraints.allowed & (constraints.pitch_of >= 0)].tolist())
+    if len(left) == 1:
+        note(f"--key/--range leave one of the model's pitches ({pitch_name(left.pop())}): "
+             "the melody can only repeat it; widen --range for a tune")
 
 
 def _bars_cap(bars: int) -> int:
