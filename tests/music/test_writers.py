@@ -221,3 +221,17 @@ def test_a_note_value_notation_cannot_show_is_one_clear_error_and_writes_nothing
         write(melody, out)
     assert not out.exists()
     write(melody, tmp_path / "tiny.mid")  # the formats without notation still take it
+
+
+@pytest.mark.parametrize(("text", "ending"), [("c4 d4 e4 f4", "| E4 F4 |]"),
+                                              ("c4 d4 e4", "| E4 |]")])
+def test_abc_ends_the_tune_with_a_final_bar_line_and_reads_back(text, ending, tmp_path):
+    from melodyrnn.music.readers import read
+    from melodyrnn.music.writers import abc_text
+
+    melody = parse_text(f"\\time 2/4\n{text}")[0]
+    written = abc_text(melody)
+    assert written.rstrip().endswith(ending) and written.count("|]") == 1
+    path = tmp_path / "tune.abc"
+    path.write_text(written)
+    assert [n.pitch for n in read(path)[0].notes] == [n.pitch for n in melody.notes]

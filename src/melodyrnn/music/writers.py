@@ -113,6 +113,8 @@ def abc_text(melody: Melody, number: int = 1) -> str:
             if bar_position == melody.bar_length:
                 bar_position, marked = Fraction(0), set()  # accidentals last to the bar line
                 words.append("|")
+    if words:  # the tune ends with a final bar line, as ABC writes it
+        words[-1:] = ["|]"] if words[-1] == "|" else [words[-1], "|]"]
     lines.append(" ".join(words))
     return "\n".join(lines) + "\n"
 
