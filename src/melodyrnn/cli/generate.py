@@ -28,7 +28,6 @@ from melodyrnn.errors import MelodyError
 from melodyrnn.files import is_stdout
 from melodyrnn.generation.form import FORM_WEIGHT
 from melodyrnn.generation.sampling import MUSICAL, Sampling
-from melodyrnn.music.keys import MODE_FIFTHS
 from melodyrnn.music.melody import MAX_TEMPO, MIN_TEMPO
 
 # Bounds that keep one command within the memory of an ordinary machine (README: Errors).
@@ -157,12 +156,6 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
     if score and not (out or "").lower().endswith(".png"):
         raise click.UsageError("--score engraves notation as a PNG picture: give -o NAME.png "
                                "(.svg is always notation)")
-    if given("mode") and mode not in MODE_FIFTHS:
-        raise click.UsageError(f"--mode: '{mode}' is not a mode: expected one of "
-                               f"{', '.join(MODE_FIFTHS)}")
-    if given("mode") and not key_tonic:
-        raise click.UsageError(f"--mode {mode}: only with --key (the scale's tonic, e.g. "
-                               f"--key A --mode {mode})")
     most = ENDING_LENGTH if length is None else length  # the default is at most this
     tokens = num_outputs * (most if bars is None else _bars_cap(bars))
     if tokens > MAX_TOKENS:
@@ -180,6 +173,9 @@ def generate(more_seed: tuple[str, ...], seed: str | None, length: int | None,
                             bars=bars, stop_at_end=not no_stop)
     except MelodyError as err:
         raise click.UsageError(str(err)) from None
+    if given("mode") and not key_tonic:  # (a misspelt mode was named just above)
+        raise click.UsageError(f"--mode {mode}: only with --key (the scale's tonic, e.g. "
+                               f"--key A --mode {mode})")
     checkpoint = load_model(model_path)
     primer, known = _primer(seed, more_seed, primer_file, primer_notes, checkpoint, rng_seed)
     primer = _settled(primer, known, checkpoint,

@@ -541,8 +541,8 @@ def split_by_melody(melodies: list[Melody], valid_fraction: float, seed: int = 0
         return list(range(len(melodies))), []
     if len(names) < 2:
         raise MelodyError(f"--valid-fraction {valid_fraction:g}: holding melodies out for "
-                          f"validation needs at least 2, got {len(names)} (--preset folk "
-                          "holds out 5%; --valid-fraction 0 trains on every melody)")
+                          f"validation needs at least 2, got {len(names)} "
+                          "(--valid-fraction 0 trains on every melody)")
     count = min(len(names) - 1, max(1, round(len(names) * valid_fraction)))
     random.Random(seed).shuffle(names)
     held = set(names[:count])
